@@ -1,0 +1,37 @@
+import { MiddlewareConsumer, Module, NestModule, RequestMethod } from "@nestjs/common";
+import { ConfigModule, ConfigType } from "@nestjs/config";
+import { TypeOrmModule } from "@nestjs/typeorm";
+import { AuthModule } from "./auth/auth.module";
+import { JsonBodyMiddleware } from "./common/json-body.middleware";
+import { authSettings, databaseSettings, edgeSettings, serverSettings } from "./config/settings";
+import { dataSourceOptions } from "./data-source";
+import { EdgesModule } from "./edges/edges.module";
+import { EntriesModule } from "./entries/entries.module";
+import { HealthModule } from "./health/health.module";
+
+@Module({
+  imports: [
+    ConfigModule.forRoot({
+      isGlobal: true,
+      ignoreEnvFile: true,
+      load: [serverSettings, databaseSettings, authSettings, edgeSettings],
+    }),
+    TypeOrmModule.forRootAsync({
+      inject: [databaseSettings.KEY],
+      useFactory: (database: ConfigType<typeof databaseSettings>) => ({
+        ...dataSourceOptions(database.url),
+        // Keep retrying at boot is the supervisor's job; fail fast and say why.
+        retryAttempts: 0,
+      }),
+    }),
+    AuthModule,
+    EdgesModule,
+    EntriesModule,
+    HealthModule,
+  ],
+})
+export class AppModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(JsonBodyMiddleware).forRoutes({ path: "*path", method: RequestMethod.ALL });
+  }
+}

@@ -1,0 +1,29 @@
+import "reflect-metadata";
+import { join } from "node:path";
+import { DataSource, DataSourceOptions } from "typeorm";
+import { databaseUrl } from "./config/database";
+import { EntryChange } from "./entries/entry-change.entity";
+import { Entry } from "./entries/entry.entity";
+
+/**
+ * The one TypeORM configuration, used by the app (TypeOrmModule) and by the
+ * TypeORM CLI (`npm run migration:*`, which loads the compiled copy of this
+ * file). Schema changes go through migrations only: synchronize stays off.
+ */
+export function dataSourceOptions(url: string = databaseUrl()): DataSourceOptions {
+  return {
+    type: "postgres",
+    url,
+    entities: [Entry, EntryChange],
+    // Compiled migrations sit at dist/migrations, two levels above dist/control-plane/src.
+    migrations: [join(__dirname, "..", "..", "migrations", "*.js")],
+    migrationsTableName: "migrations",
+    synchronize: false,
+    migrationsRun: false,
+    // Short so a request during a Postgres outage fails fast with a 503.
+    connectTimeoutMS: 3000,
+    extra: { max: 10 },
+  };
+}
+
+export default new DataSource(dataSourceOptions());

@@ -1,0 +1,90 @@
+import { Inject, Injectable, Logger } from "@nestjs/common";
+import {
+  Change,
+  ChangeBatch,
+  ChangeBatchResult,
+  EDGE_CHANGES_PATH,
+  EDGE_STATUS_PATH,
+  EdgeStatus,
+  SYNC_SECRET_HEADER,
+} from "../../../lua/src/set_backend/contract";
+import { edgeSettings, EdgeSettings } from "../config/settings";
+
+/** What one edge said about one push. */
+export interface PushOutcome {
+  edge: string;
+  confirmed: boolean;
+  revision?: number;
+  error?: string;
+}
+
+export type EdgeStatusOutcome = { edge: string; status: EdgeStatus; error?: undefined } | { edge: string; status?: undefined; error: string };
+
+/** Talks to the edges' sync listeners: pushes committed changes, reads status. */
+@Injectable()
+export class EdgesService {
+  private readonly logger = new Logger("edges");
+
+  constructor(@Inject(edgeSettings.KEY) private readonly settings: EdgeSettings) {}
+
+  get edgeUrls(): string[] {
+    return this.settings.syncUrls;
+  }
+
+  /**
+   * Pushes committed changes to every edge in parallel and waits for each to
+   * confirm, at most confirmTimeoutMs. Never throws: the changes are already
+   * committed, so a failure is reported, not raised.
+   */
+  async push(changes: Change[]): Promise<PushOutcome[]> {
+    const batch: ChangeBatch = { changes };
+    const body = JSON.stringify(batch);
+    return Promise.all(this.settings.syncUrls.map((edge) => this.pushTo(edge, body)));
+  }
+
+  private async pushTo(edge: string, body: string): Promise<PushOutcome> {
+    try {
+      const response = await fetch(edge + EDGE_CHANGES_PATH, {
+        method: "POST",
+        headers: { "content-type": "application/json", [SYNC_SECRET_HEADER]: this.settings.syncSecret },
+        body,
+        signal: AbortSignal.timeout(this.settings.confirmTimeoutMs),
+      });
+      const text = await response.text();
+      if (!response.ok) {
+        return this.failed(edge, `edge answered ${response.status}: ${text.slice(0, 200)}`);
+      }
+      const result = JSON.parse(text) as ChangeBatchResult;
+      if (result.errors.length > 0) {
+        return this.failed(edge, result.errors.join("; "));
+      }
+      return { edge, confirmed: true, revision: result.revision };
+    } catch (error) {
+      return this.failed(edge, error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  private failed(edge: string, error: string): PushOutcome {
+    this.logger.warn(`push to ${edge} not confirmed: ${error}`);
+    return { edge, confirmed: false, error };
+  }
+
+  async statuses(): Promise<EdgeStatusOutcome[]> {
+    return Promise.all(
+      this.settings.syncUrls.map(async (edge): Promise<EdgeStatusOutcome> => {
+        try {
+          const response = await fetch(edge + EDGE_STATUS_PATH, {
+            headers: { [SYNC_SECRET_HEADER]: this.settings.syncSecret },
+            signal: AbortSignal.timeout(this.settings.confirmTimeoutMs),
+          });
+          if (!response.ok) {
+            return { edge, error: `edge answered ${response.status}` };
+          }
+          return { edge, status: (await response.json()) as EdgeStatus };
+        } catch (error) {
+          return { edge, error: error instanceof Error ? error.message : String(error) };
+        }
+      }),
+    );
+  }
+}

@@ -1,0 +1,158 @@
+import { Inject, Injectable } from "@nestjs/common";
+import { InjectDataSource } from "@nestjs/typeorm";
+import { DataSource, EntityManager, QueryFailedError } from "typeorm";
+import { Change, MAX_REVISION, Snapshot } from "../../../lua/src/set_backend/contract";
+import { ApiError } from "../common/api-error";
+import { serverSettings, ServerSettings } from "../config/settings";
+import { EdgesService, PushOutcome } from "../edges/edges.service";
+import { EntryChange } from "./entry-change.entity";
+import { Entry } from "./entry.entity";
+import { checkBackend, checkHost } from "./host-rules";
+
+/**
+ * Every write takes this transaction-level advisory lock first, so revisions
+ * are handed out in commit order across all control-plane replicas: an edge
+ * that has revision R has every change up to R. (Arbitrary constant; "sb" in ASCII.)
+ */
+const WRITE_LOCK_KEY = 0x7362;
+
+export interface WriteResult {
+  /** One outcome per edge: confirmed, or why not. */
+  edges: PushOutcome[];
+}
+
+export interface UpsertResult extends WriteResult {
+  entry: Entry;
+  created: boolean;
+}
+
+@Injectable()
+export class EntriesService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly edges: EdgesService,
+    @Inject(serverSettings.KEY) private readonly server: ServerSettings,
+  ) {}
+
+  /** Create or update; answers once the edges confirmed or the wait ran out. */
+  async upsert(rawHost: string, rawBackend: string): Promise<UpsertResult> {
+    const host = this.hostOrThrow(rawHost);
+    if (host === this.server.adminHost) {
+      throw new ApiError(422, "reserved_host", `'${host}' is the admin host and cannot be routed`);
+    }
+    const backend = checkBackend(rawBackend);
+    if (backend.error !== undefined) {
+      throw new ApiError(400, "invalid_backend", backend.error);
+    }
+    const { entry, created } = await this.write(async (manager) => {
+      const existing = await manager.findOne(Entry, { where: { host } });
+      const change = await this.recordChange(manager, host, backend.value);
+      const now = change.changedAt;
+      const saved = await manager.save(Entry, {
+        host,
+        backend: backend.value,
+        revision: change.revision,
+        createdAt: existing?.createdAt ?? now,
+        updatedAt: now,
+      });
+      return { entry: saved, created: existing === null };
+    });
+    const edges = await this.edges.push([{ host, backend: entry.backend, revision: entry.revision }]);
+    return { entry, created, edges };
+  }
+
+  /** Delete; 404 when the host has no entry. */
+  async remove(rawHost: string): Promise<WriteResult> {
+    const host = this.hostOrThrow(rawHost);
+    const change = await this.write(async (manager) => {
+      const existing = await manager.findOne(Entry, { where: { host } });
+      if (existing === null) {
+        throw new ApiError(404, "not_found", `no entry for host '${host}'`);
+      }
+      const recorded = await this.recordChange(manager, host, null);
+      await manager.delete(Entry, { host });
+      return recorded;
+    });
+    const edges = await this.edges.push([{ host, revision: change.revision }]);
+    return { edges };
+  }
+
+  async findOne(rawHost: string): Promise<Entry> {
+    const host = this.hostOrThrow(rawHost);
+    const entry = await this.read((manager) => manager.findOne(Entry, { where: { host } }));
+    if (entry === null) {
+      throw new ApiError(404, "not_found", `no entry for host '${host}'`);
+    }
+    return entry;
+  }
+
+  async findAll(): Promise<Entry[]> {
+    return this.read((manager) => manager.find(Entry, { order: { host: "ASC" } }));
+  }
+
+  /** The whole table at one revision, for an edge that (re)starts. */
+  async snapshot(): Promise<Snapshot> {
+    return this.dataSource.transaction("REPEATABLE READ", async (manager) => {
+      const revision = await this.currentRevision(manager);
+      const rows = await manager.find(Entry, { select: { host: true, backend: true, revision: true } });
+      const entries: Change[] = rows.map((row) => ({ host: row.host, backend: row.backend, revision: row.revision }));
+      return { revision, entries };
+    });
+  }
+
+  /** Highest committed revision (0 for an empty log). */
+  async currentRevision(manager: EntityManager = this.dataSource.manager): Promise<number> {
+    const rows: Array<{ revision: string | null }> = await manager.query(`SELECT max("revision") AS "revision" FROM "entry_changes"`);
+    return Number(rows[0]?.revision ?? 0);
+  }
+
+  private hostOrThrow(rawHost: string): string {
+    const host = checkHost(rawHost);
+    if (host.error !== undefined) {
+      throw new ApiError(400, "invalid_host", host.error);
+    }
+    return host.value;
+  }
+
+  private async recordChange(manager: EntityManager, host: string, backend: string | null): Promise<EntryChange> {
+    const rows: Array<{ revision: string; changed_at: Date }> = await manager.query(
+      `INSERT INTO "entry_changes" ("host", "backend") VALUES ($1, $2) RETURNING "revision", "changed_at"`,
+      [host, backend],
+    );
+    const row = rows[0];
+    if (row === undefined) {
+      throw new Error("INSERT ... RETURNING gave no row");
+    }
+    const revision = Number(row.revision);
+    if (revision > MAX_REVISION) {
+      throw new ApiError(507, "revisions_exhausted", "the change log has used every revision an edge can store");
+    }
+    return { revision, host, backend, changedAt: row.changed_at };
+  }
+
+  private async write<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.guardDatabase(() =>
+      this.dataSource.transaction(async (manager) => {
+        await manager.query("SELECT pg_advisory_xact_lock($1)", [WRITE_LOCK_KEY]);
+        return work(manager);
+      }),
+    );
+  }
+
+  private async read<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.guardDatabase(() => work(this.dataSource.manager));
+  }
+
+  /** A database that cannot be reached is a 503 with a clear message, not a 500. */
+  private async guardDatabase<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof ApiError || error instanceof QueryFailedError) {
+        throw error;
+      }
+      const message = error instanceof Error ? error.message : String(error);
+      throw new ApiError(503, "database_unavailable", `the database cannot be reached: ${message}`);
+    }
+  }
+}

@@ -1,0 +1,25 @@
+import { Column, Entity, Generated, Index, PrimaryColumn } from "typeorm";
+import { bigintToNumber } from "./bigint.transformer";
+
+/**
+ * The change log: one row per committed write, its revision drawn from the
+ * database. A delete is a row with a null backend (a tombstone). Edges ask
+ * for "changes since revision R"; the highest revision is the table's.
+ */
+@Entity({ name: "entry_changes" })
+export class EntryChange {
+  @PrimaryColumn({ type: "bigint", transformer: bigintToNumber })
+  @Generated("increment")
+  revision: number;
+
+  @Index("IDX_entry_changes_host")
+  @Column({ type: "varchar", length: 253 })
+  host: string;
+
+  /** New backend, or null when the host was deleted. */
+  @Column({ type: "text", nullable: true })
+  backend: string | null;
+
+  @Column({ name: "changed_at", type: "timestamptz", default: () => "now()" })
+  changedAt: Date;
+}

@@ -1,0 +1,17 @@
+/**
+ * Edge settings, read once from the environment when the module loads (in
+ * init_by_lua, in the master). nginx passes a variable to Lua only if the
+ * config names it with an `env` directive: openresty/nginx.conf.template does.
+ */
+
+function setting(name: string, fallback: string): string {
+  const value = os.getenv(name);
+  return value === undefined || value === "" ? fallback : value;
+}
+
+/** Where the edge pulls snapshots from. */
+export const CONTROL_PLANE_URL = setting("SET_BACKEND_CONTROL_PLANE_URL", "http://127.0.0.1:8081");
+/** Shared secret for the sync listener and for pulls; empty refuses every push. */
+export const SYNC_SECRET = setting("SET_BACKEND_SYNC_SECRET", "");
+/** Folder of the edge's own answer pages (error.html, error.json, or <status>.html to override one). */
+export const PAGES_DIR = setting("SET_BACKEND_PAGES_DIR", "/etc/set-backend/pages");

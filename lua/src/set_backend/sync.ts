@@ -1,0 +1,104 @@
+/**
+ * The internal sync listener: the control plane pushes changes here and reads
+ * the edge's status. nginx binds it to loopback or a private address; every
+ * request must also carry the shared secret.
+ */
+import * as cjson from "cjson.safe";
+import {
+  ChangeBatchResult,
+  EDGE_CHANGES_PATH,
+  EDGE_STATUS_PATH,
+  EdgeStatus,
+  META_KEY_LAST_ERROR,
+  META_KEY_LOADED_AT,
+  META_KEY_SOURCE,
+  SYNC_SECRET_HEADER,
+} from "./contract";
+import { SYNC_SECRET } from "./config";
+import { withWriteLock } from "./lock";
+import { meta, routes } from "./state";
+import { applyBatch, tableRevision } from "./table";
+
+function reply(status: number, body: object): void {
+  const [text] = cjson.encode(body);
+  ngx.status = status;
+  ngx.header["Content-Type"] = "application/json";
+  ngx.print(text ?? "{}");
+  ngx.exit(200);
+}
+
+function fail(status: number, code: string, message: string): void {
+  reply(status, { error: code, message: message });
+}
+
+/** Records the last sync error for the status endpoint; never evicts (safe_set). */
+export function recordError(message: string): void {
+  meta.safe_set(META_KEY_LAST_ERROR, ngx.now() + " " + message);
+}
+
+export function status(): EdgeStatus {
+  const [loadedAt] = meta.get(META_KEY_LOADED_AT);
+  const [source] = meta.get(META_KEY_SOURCE);
+  const [lastError] = meta.get(META_KEY_LAST_ERROR);
+  return {
+    revision: tableRevision(meta),
+    loaded: loadedAt !== undefined,
+    loaded_at: loadedAt as number | undefined,
+    source: source as string | undefined,
+    free_bytes: routes.free_space(),
+    last_error: lastError as string | undefined,
+  };
+}
+
+function applyPush(): void {
+  ngx.req.read_body();
+  const body = ngx.req.get_body_data();
+  if (body === undefined) {
+    // client_body_buffer_size on the sync listener is as large as
+    // client_max_body_size, so a body on disk means a misconfigured listener.
+    fail(413, "body_too_large", "push body is empty or larger than the sync listener's buffer");
+    return;
+  }
+  const [decoded, decodeErr] = cjson.decode(body);
+  if (decoded === undefined || typeof decoded !== "object") {
+    fail(400, "invalid_json", "push body is not a JSON object: " + (decodeErr ?? "wrong type"));
+    return;
+  }
+  const changes = (decoded as { changes?: unknown }).changes;
+  if (typeof changes !== "object") {
+    fail(400, "invalid_batch", "push body needs a 'changes' array");
+    return;
+  }
+  const [result, lockErr] = withWriteLock(meta, () => applyBatch(routes, meta, changes as unknown[]));
+  if (result === undefined) {
+    ngx.log(ngx.ERR, "[sync] push not applied: ", lockErr);
+    recordError("push not applied: " + lockErr);
+    fail(500, "apply_failed", "push not applied: " + lockErr);
+    return;
+  }
+  for (const error of result.errors) {
+    ngx.log(ngx.ERR, "[sync] change refused: ", error);
+    recordError(error);
+  }
+  setmetatable(result.errors, cjson.empty_array_mt as LuaMetatable<string[]>);
+  reply(200, result as ChangeBatchResult);
+}
+
+/** content_by_lua handler of the sync listener. */
+export function content(): void {
+  const secret = ngx.req.get_headers()[SYNC_SECRET_HEADER];
+  if (SYNC_SECRET === "" || secret !== SYNC_SECRET) {
+    ngx.log(ngx.WARN, "[sync] refused a request without the right secret from ", ngx.var.remote_addr);
+    fail(401, "unauthorized", "missing or wrong " + SYNC_SECRET_HEADER);
+    return;
+  }
+  const method = ngx.req.get_method();
+  const uri = ngx.var.uri;
+  if (uri === EDGE_CHANGES_PATH && method === "POST") {
+    applyPush();
+  } else if (uri === EDGE_STATUS_PATH && method === "GET") {
+    reply(200, status());
+  } else {
+    fail(404, "not_found", "no such sync endpoint");
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * The routing table in shared memory: applying changes and snapshots with
+ * per-entry revisions. Works on dicts passed in (no ngx globals), so unit
+ * tests can drive it with a table-backed dict under plain LuaJIT.
+ *
+ * Layout (see contract.ts): routes dict key = normalized host, value = the
+ * backend, user flags = the entry's revision. Meta dict holds the table
+ * revision. Writes use safe_set so a full dict reports "no memory" instead of
+ * evicting routes through the dict's LRU.
+ */
+import { Change, ChangeBatchResult, MAX_REVISION, META_KEY_REVISION } from "./contract";
+import { normalizeHost } from "./host";
+import { parseBackend } from "./backend";
+
+/** Checks one decoded change from the wire; returns why it is refused, or nil. */
+export function changeError(raw: unknown): string | undefined {
+  if (typeof raw !== "object") {
+    return "change is not an object";
+  }
+  const change = raw as { [key: string]: unknown };
+  const host = change["host"];
+  if (typeof host !== "string") {
+    return "change has no host";
+  }
+  const normalized = normalizeHost(host, true);
+  if (normalized.host !== host) {
+    return "change host '" + host + "' is not a normalized host";
+  }
+  const revision = change["revision"];
+  if (typeof revision !== "number" || revision < 1 || revision > MAX_REVISION || Math.floor(revision) !== revision) {
+    return "change for '" + host + "' has no valid revision";
+  }
+  const backend = change["backend"];
+  if (backend !== undefined) {
+    if (typeof backend !== "string") {
+      return "change for '" + host + "' has a backend that is not a string";
+    }
+    const parsed = parseBackend(backend);
+    if (parsed.error !== undefined) {
+      return "change for '" + host + "' has a bad backend: " + parsed.error;
+    }
+  }
+  return undefined;
+}
+
+/** Revision of the entry stored for host, 0 when there is none. */
+export function entryRevision(routes: NgxSharedDict, host: string): number {
+  const [, flags] = routes.get(host);
+  return flags ?? 0;
+}
+
+/**
+ * Applies one valid change unless the table already holds the same or a newer
+ * revision for its host (a stale or duplicated delivery never rolls back).
+ * Returns true when applied, false when skipped, or nil and the dict's error.
+ */
+export function applyChange(routes: NgxSharedDict, change: Change): LuaMultiReturn<[boolean, undefined] | [undefined, string]> {
+  if (entryRevision(routes, change.host) >= change.revision) {
+    return $multi(false, undefined);
+  }
+  if (change.backend === undefined) {
+    routes.delete(change.host);
+    return $multi(true, undefined);
+  }
+  const [ok, err] = routes.safe_set(change.host, change.backend, 0, change.revision);
+  if (!ok) {
+    return $multi(undefined, err ?? "unknown dict error");
+  }
+  return $multi(true, undefined);
+}
+
+export function tableRevision(meta: NgxSharedDict): number {
+  const [value] = meta.get(META_KEY_REVISION);
+  return typeof value === "number" ? value : 0;
+}
+
+/** Moves the table revision forward, never back. Caller holds the write lock. */
+export function raiseTableRevision(meta: NgxSharedDict, revision: number): LuaMultiReturn<[boolean, undefined] | [undefined, string]> {
+  if (revision <= tableRevision(meta)) {
+    return $multi(true, undefined);
+  }
+  const [ok, err] = meta.safe_set(META_KEY_REVISION, revision);
+  if (!ok) {
+    return $multi(undefined, err ?? "unknown dict error");
+  }
+  return $multi(true, undefined);
+}
+
+/**
+ * Validates every change of a batch first, then applies the valid ones in
+ * order. An invalid change is reported and refused; it does not stop the
+ * others, and no change is ever half-applied (each is one dict operation).
+ * Caller holds the write lock.
+ */
+export function applyBatch(routes: NgxSharedDict, meta: NgxSharedDict, changes: unknown[]): ChangeBatchResult {
+  const result: ChangeBatchResult = { revision: 0, applied: 0, skipped: 0, errors: [] };
+  let highest = 0;
+  for (const raw of changes) {
+    const error = changeError(raw);
+    if (error !== undefined) {
+      result.errors.push(error);
+      continue;
+    }
+    const change = raw as Change;
+    const [applied, err] = applyChange(routes, change);
+    if (applied === undefined) {
+      result.errors.push("change for '" + change.host + "' at revision " + change.revision + " failed: " + err);
+      continue;
+    }
+    if (applied) {
+      result.applied++;
+    } else {
+      result.skipped++;
+    }
+    if (change.revision > highest) {
+      highest = change.revision;
+    }
+  }
+  // Only a batch that fully applied may move the table revision: a failed
+  // change must stay visible as "behind" so a later pull repairs it.
+  if (result.errors.length === 0 && highest > 0) {
+    const [ok, err] = raiseTableRevision(meta, highest);
+    if (!ok) {
+      result.errors.push("table revision not recorded: " + err);
+    }
+  }
+  result.revision = tableRevision(meta);
+  return result;
+}
+
+/**
+ * Replaces the table with a snapshot taken at `revision`: newer entries are
+ * written, entries the snapshot no longer has are removed unless the dict
+ * holds them at a newer revision than the snapshot (a push that overtook it).
+ * Hosts present before and after are overwritten in place, never removed
+ * first, so they never miss. Caller holds the write lock.
+ */
+export function loadSnapshot(routes: NgxSharedDict, meta: NgxSharedDict, revision: number, entries: unknown[]): ChangeBatchResult {
+  const result = applyBatch(routes, meta, entries);
+  if (result.errors.length > 0) {
+    return result;
+  }
+  const present = new LuaTable<string, boolean>();
+  for (const raw of entries) {
+    present.set((raw as Change).host, true);
+  }
+  for (const host of routes.get_keys(0)) {
+    if (!present.has(host) && entryRevision(routes, host) <= revision) {
+      routes.delete(host);
+    }
+  }
+  const [ok, err] = raiseTableRevision(meta, revision);
+  if (!ok) {
+    result.errors.push("table revision not recorded: " + err);
+  }
+  result.revision = tableRevision(meta);
+  return result;
+}

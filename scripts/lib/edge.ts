@@ -1,0 +1,93 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ManagedProcess } from "./process";
+import { repoRoot } from "./postgres";
+
+/** Where Debian's libnginx-mod-http-lua puts the modules; OpenResty builds them in. */
+const DEBIAN_MODULES = ["/usr/lib/nginx/modules/ndk_http_module.so", "/usr/lib/nginx/modules/ngx_http_lua_module.so"];
+
+export interface EdgeOptions {
+  /** nginx prefix: conf/, logs/, tmp/ live here. */
+  prefix: string;
+  /** Public listener, host:port. */
+  listen: string;
+  /** Sync listener, host:port; keep it on loopback or a private address. */
+  syncListen: string;
+  /** Control plane, host:port: the admin host proxies there and the edge pulls from it. */
+  controlPlaneAddress: string;
+  adminHost: string;
+  syncSecret: string;
+  /** Size of the routes dict, nginx syntax (64m). */
+  routesDictSize?: string;
+  workerProcesses?: number | "auto";
+  workerConnections?: number;
+  errorLogLevel?: string;
+  /** Folder of error page templates; openresty/pages by default. */
+  pagesDir?: string;
+  /** nginx binary; `nginx` (Debian) or `openresty`. */
+  nginxBinary?: string;
+}
+
+function loadModuleLines(): string {
+  if (!DEBIAN_MODULES.every((path) => existsSync(path))) {
+    return "# lua-nginx-module is built into this nginx (OpenResty).";
+  }
+  return DEBIAN_MODULES.map((path) => `load_module ${path};`).join("\n");
+}
+
+/** Fills openresty/nginx.conf.template; every ${NAME} must be known. */
+export function renderNginxConf(options: EdgeOptions): string {
+  const root = repoRoot();
+  const values: Record<string, string> = {
+    LOAD_MODULES: loadModuleLines(),
+    PREFIX: options.prefix,
+    WORKER_PROCESSES: String(options.workerProcesses ?? "auto"),
+    WORKER_CONNECTIONS: String(options.workerConnections ?? 4096),
+    ERROR_LOG_LEVEL: options.errorLogLevel ?? "notice",
+    LUA_PATH: join(root, "build", "lua"),
+    ROUTES_DICT_SIZE: options.routesDictSize ?? "64m",
+    CONTROL_PLANE_ADDRESS: options.controlPlaneAddress,
+    EDGE_LISTEN: options.listen,
+    SYNC_LISTEN: options.syncListen,
+    ADMIN_HOST: options.adminHost,
+    ADMIN_MAX_BODY: "16m",
+    OPENRESTY_DIR: join(root, "openresty"),
+  };
+  const template = readFileSync(join(root, "openresty", "nginx.conf.template"), "utf8");
+  return template.replace(/\$\{([A-Z_]+)\}/g, (_, name: string) => {
+    const value = values[name];
+    if (value === undefined) {
+      throw new Error(`nginx.conf.template uses \${${name}}, which the renderer does not know`);
+    }
+    return value;
+  });
+}
+
+/** Renders the config into the prefix and starts nginx in the foreground. */
+export async function startEdge(options: EdgeOptions, echo = false): Promise<ManagedProcess> {
+  for (const folder of ["conf", "logs", "tmp"]) {
+    mkdirSync(join(options.prefix, folder), { recursive: true, mode: 0o755 });
+  }
+  const conf = join(options.prefix, "conf", "nginx.conf");
+  writeFileSync(conf, renderNginxConf(options));
+  const env = {
+    ...process.env,
+    SET_BACKEND_CONTROL_PLANE_URL: `http://${options.controlPlaneAddress}`,
+    SET_BACKEND_SYNC_SECRET: options.syncSecret,
+    SET_BACKEND_PAGES_DIR: options.pagesDir ?? join(repoRoot(), "openresty", "pages"),
+  };
+  const edge = new ManagedProcess(
+    "edge",
+    options.nginxBinary ?? process.env.NGINX_BIN ?? "nginx",
+    ["-p", options.prefix, "-c", conf, "-e", join(options.prefix, "logs", "error.log")],
+    { env, logFile: join(options.prefix, "logs", "nginx.out"), echo },
+  );
+  // nginx prints nothing when it starts well; a bad config exits at once.
+  const exitedEarly = await Promise.race([edge.exited.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 300))]);
+  if (exitedEarly) {
+    const errorLog = join(options.prefix, "logs", "error.log");
+    const detail = existsSync(errorLog) ? readFileSync(errorLog, "utf8").slice(-2000) : "";
+    throw new Error(`nginx exited at start: ${edge.recentOutput}${detail}`);
+  }
+  return edge;
+}
