@@ -15,8 +15,8 @@ export function dataSourceOptions(url: string = databaseUrl()): DataSourceOption
     type: "postgres",
     url,
     entities: [Entry, EntryChange],
-    // Compiled migrations sit at dist/migrations, two levels above dist/control-plane/src.
-    migrations: [join(__dirname, "..", "..", "migrations", "*.js")],
+    // Two levels up: dist/migrations/*.js in the build, migrations/*.ts under ts-jest.
+    migrations: [join(__dirname, "..", "..", "migrations", "*.{js,ts}")],
     migrationsTableName: "migrations",
     synchronize: false,
     migrationsRun: false,

@@ -6,28 +6,8 @@ import { getDataSourceToken } from "@nestjs/typeorm";
 import { DataSource } from "typeorm";
 import { AppModule } from "./app.module";
 import { ApiErrorFilter } from "./common/api-error.filter";
+import { runMigrations } from "./migrate";
 import { serverSettings } from "./config/settings";
-
-/**
- * Session-level advisory lock held while migrations run, so replicas that
- * start together run them once. (Arbitrary constant; "sbm" in ASCII.)
- */
-const MIGRATION_LOCK_KEY = 0x73626d;
-
-async function runMigrations(dataSource: DataSource, logger: Logger): Promise<void> {
-  const runner = dataSource.createQueryRunner();
-  await runner.connect();
-  try {
-    await runner.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK_KEY]);
-    const applied = await dataSource.runMigrations({ transaction: "each" });
-    for (const migration of applied) {
-      logger.log(`migration applied: ${migration.name}`);
-    }
-  } finally {
-    await runner.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK_KEY]).catch(() => undefined);
-    await runner.release();
-  }
-}
 
 export async function bootstrap(): Promise<void> {
   const logger = new Logger("control-plane");

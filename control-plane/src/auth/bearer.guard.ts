@@ -2,7 +2,8 @@ import { CanActivate, ExecutionContext, Inject, Injectable, Logger } from "@nest
 import { Reflector } from "@nestjs/core";
 import type { Request } from "express";
 import { ApiError } from "../common/api-error";
-import { authSettings, AuthSettings } from "../config/settings";
+import { authSettings } from "../config/settings";
+import type { AuthSettings } from "../config/settings";
 import { secretsEqual } from "./constant-time";
 import { IS_PUBLIC } from "./public.decorator";
 

@@ -1,7 +1,8 @@
 import { Inject, Injectable, NestMiddleware } from "@nestjs/common";
 import { json } from "express";
 import type { NextFunction, Request, Response } from "express";
-import { serverSettings, ServerSettings } from "../config/settings";
+import { serverSettings } from "../config/settings";
+import type { ServerSettings } from "../config/settings";
 import { ApiError } from "./api-error";
 
 /**

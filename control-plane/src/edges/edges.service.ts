@@ -8,7 +8,8 @@ import {
   EdgeStatus,
   SYNC_SECRET_HEADER,
 } from "../../../lua/src/set_backend/contract";
-import { edgeSettings, EdgeSettings } from "../config/settings";
+import { edgeSettings } from "../config/settings";
+import type { EdgeSettings } from "../config/settings";
 
 /** What one edge said about one push. */
 export interface PushOutcome {

@@ -3,7 +3,8 @@ import type { Request } from "express";
 import { SYNC_SECRET_HEADER } from "../../../lua/src/set_backend/contract";
 import { secretsEqual } from "../auth/constant-time";
 import { ApiError } from "../common/api-error";
-import { edgeSettings, EdgeSettings } from "../config/settings";
+import { edgeSettings } from "../config/settings";
+import type { EdgeSettings } from "../config/settings";
 
 /** Edges prove themselves with the shared sync secret, not the admin token. */
 @Injectable()

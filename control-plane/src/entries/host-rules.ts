@@ -12,12 +12,17 @@ import { normalizeHost } from "../../../lua/src/set_backend/host";
 export type Checked = { value: string; error?: undefined } | { value?: undefined; error: string };
 
 const NON_ASCII = /[^\x00-\x7f]/;
+/** ASCII other than letters, digits, '.' and '-'; domainToASCII would silently drop a path after '/'. */
+const ASCII_NOT_IN_NAMES = /[\x00-\x2c\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]/;
 
 export function checkHost(input: string): Checked {
   let text = input;
   if (NON_ASCII.test(text)) {
     const port = /:(\d+)$/.exec(text);
     const name = port ? text.slice(0, port.index) : text;
+    if (ASCII_NOT_IN_NAMES.test(name)) {
+      return { error: "host has a character other than letters, digits, '.' and '-'" };
+    }
     const ascii = domainToASCII(name);
     if (ascii === "") {
       return { error: "host is not a valid internationalized domain name" };

@@ -1,0 +1,124 @@
+import { INestApplication } from "@nestjs/common";
+import { Test } from "@nestjs/testing";
+import { getDataSourceToken } from "@nestjs/typeorm";
+import { DataSource } from "typeorm";
+import { createTestDatabase, query } from "../../../test/helpers/database";
+import { freePort } from "../../../test/helpers/ports";
+import { RecordedPush, startRecordingEdge } from "../../../test/helpers/recording-edge";
+import { AppModule } from "../app.module";
+import { EntriesService } from "./entries.service";
+import { runMigrations } from "../migrate";
+
+/** EntriesService inside the real Nest module graph, on a real Postgres. */
+describe("EntriesService", () => {
+  let app: INestApplication;
+  let service: EntriesService;
+  let databaseUrl: string;
+  let edge: { url: string; pushes: RecordedPush[]; close: () => Promise<void> };
+  let deadEdgeUrl: string;
+
+  beforeAll(async () => {
+    databaseUrl = await createTestDatabase();
+    edge = await startRecordingEdge();
+    deadEdgeUrl = `http://127.0.0.1:${await freePort()}`;
+    Object.assign(process.env, {
+      DATABASE_URL: databaseUrl,
+      ADMIN_TOKEN: "spec-admin-token-0123456789",
+      SYNC_SECRET: "spec-sync-secret-0123456789",
+      EDGE_SYNC_URLS: `${edge.url},${deadEdgeUrl}`,
+      EDGE_CONFIRM_TIMEOUT_MS: "300",
+      ADMIN_HOST: "l.io",
+    });
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
+    app = moduleRef.createNestApplication();
+    await app.init();
+    await runMigrations(app.get<DataSource>(getDataSourceToken()));
+    service = app.get(EntriesService);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await edge?.close();
+  });
+
+  beforeEach(() => {
+    edge.pushes.length = 0;
+  });
+
+  it("creates an entry with a revision from the change log and pushes it with the secret", async () => {
+    const result = await service.upsert("Create.Example.com:8080", "localhost:3000");
+    expect(result.created).toBe(true);
+    expect(result.entry).toMatchObject({ host: "create.example.com", backend: "localhost:3000" });
+    const [change] = await query<{ revision: string; backend: string }>(
+      databaseUrl,
+      `SELECT "revision", "backend" FROM "entry_changes" WHERE "host" = $1`,
+      ["create.example.com"],
+    );
+    expect(Number(change?.revision)).toBe(result.entry.revision);
+    expect(edge.pushes).toEqual([
+      {
+        secret: "spec-sync-secret-0123456789",
+        body: { changes: [{ host: "create.example.com", backend: "localhost:3000", revision: result.entry.revision }] },
+      },
+    ]);
+  });
+
+  it("updates in place: a new revision, the same created time", async () => {
+    const first = await service.upsert("update.example.com", "10.0.0.1:80");
+    const second = await service.upsert("update.example.com", "10.0.0.2:80");
+    expect(second.created).toBe(false);
+    expect(second.entry.revision).toBeGreaterThan(first.entry.revision);
+    expect(second.entry.createdAt.toISOString()).toBe(first.entry.createdAt.toISOString());
+    await expect(service.findOne("update.example.com")).resolves.toMatchObject({ backend: "10.0.0.2:80" });
+  });
+
+  it("names the edges that did not confirm, and still commits", async () => {
+    const result = await service.upsert("lag.example.com", "10.0.0.1:80");
+    expect(result.edges).toEqual([
+      { edge: edge.url, confirmed: true, revision: result.entry.revision },
+      { edge: deadEdgeUrl, confirmed: false, error: expect.any(String) },
+    ]);
+    await expect(service.findOne("lag.example.com")).resolves.toBeDefined();
+  });
+
+  it("deletes with a tombstone in the change log and pushes a change without a backend", async () => {
+    await service.upsert("delete.example.com", "10.0.0.1:80");
+    edge.pushes.length = 0;
+    await service.remove("delete.example.com");
+    const changes = await query<{ backend: string | null }>(
+      databaseUrl,
+      `SELECT "backend" FROM "entry_changes" WHERE "host" = $1 ORDER BY "revision"`,
+      ["delete.example.com"],
+    );
+    expect(changes.map((change) => change.backend)).toEqual(["10.0.0.1:80", null]);
+    expect(edge.pushes[0]?.body.changes).toEqual([{ host: "delete.example.com", revision: expect.any(Number) }]);
+    await expect(service.findOne("delete.example.com")).rejects.toMatchObject({ status: 404 });
+  });
+
+  it("answers 404 when deleting a host that has no entry, and records no change", async () => {
+    const before = await service.currentRevision();
+    await expect(service.remove("absent.example.com")).rejects.toMatchObject({ status: 404, response: { error: "not_found" } });
+    await expect(service.currentRevision()).resolves.toBe(before);
+  });
+
+  it.each([
+    ["an invalid host", "bad_host.com", "10.0.0.1:80", 400],
+    ["a backend without a port", "ok.example.com", "localhost", 400],
+    ["the admin host", "L.IO", "10.0.0.1:80", 422],
+  ])("refuses %s and stores nothing", async (_name, host, backend, status) => {
+    const before = await service.currentRevision();
+    await expect(service.upsert(host, backend)).rejects.toMatchObject({ status });
+    await expect(service.currentRevision()).resolves.toBe(before);
+    expect(edge.pushes).toEqual([]);
+  });
+
+  it("serves a snapshot whose revision is the change log's and whose entries are the table", async () => {
+    const snapshot = await service.snapshot();
+    const rows = await query<{ host: string }>(databaseUrl, `SELECT "host" FROM "entries"`);
+    expect(snapshot.revision).toBe(await service.currentRevision());
+    expect(snapshot.entries.map((entry) => entry.host).sort()).toEqual(rows.map((row) => row.host).sort());
+    for (const entry of snapshot.entries) {
+      expect(entry.revision).toBeLessThanOrEqual(snapshot.revision);
+    }
+  });
+});
