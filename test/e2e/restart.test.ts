@@ -1,0 +1,70 @@
+import { waitUntil } from "../../scripts/lib/process";
+import { EchoBackend, startEchoBackend } from "../helpers/backend";
+import { Stack } from "../helpers/stack";
+
+/** Restarts of edge and control plane: the dict is refilled from the control plane, entries persist. */
+describe("restarts", () => {
+  let stack: Stack;
+  let backend: EchoBackend;
+
+  beforeAll(async () => {
+    stack = await Stack.start();
+    backend = await startEchoBackend();
+    for (const host of ["one.example.com", "two.example.com", "three.example.com"]) {
+      expect((await stack.admin("POST", "/entries.json", { host, backend: `localhost:${backend.port}` })).status).toBe(201);
+    }
+    expect((await stack.admin("DELETE", "/entries/three.example.com.json")).status).toBe(204);
+  });
+
+  afterAll(async () => {
+    await backend?.close();
+    await stack?.stop();
+  });
+
+  afterEach(() => {
+    expect(stack.unexpectedLogLines()).toEqual([]);
+  });
+
+  it("an edge that restarts fills its table from the control plane and routes every entry", async () => {
+    await stack.stopEdge(0);
+    await stack.startEdge(0);
+    await stack.waitReady();
+    expect((await stack.visit("one.example.com")).status).toBe(200);
+    expect((await stack.visit("two.example.com")).status).toBe(200);
+    expect((await stack.visit("three.example.com")).status).toBe(404);
+  });
+
+  it("an edge that starts while the control plane is down answers 503 until it has loaded a table", async () => {
+    await stack.stopEdge(0);
+    await stack.stopControlPlane();
+    await stack.startEdge(0);
+    // The pull fails and is retried with backoff; a WARN, not an error.
+    const waiting = await stack.visit("one.example.com", "/", { headers: { accept: "application/json" } });
+    expect(waiting.status).toBe(503);
+    expect(JSON.parse(waiting.body)).toMatchObject({ error: "no_table" });
+    expect(stack.errorLog()).toMatch(/\[warn\].*\[sync\] snapshot pull from .* failed, retrying/);
+
+    await stack.startControlPlane();
+    await waitUntil(async () => (await stack.visit("one.example.com")).status === 200, 20000, "the edge to load its table");
+    await stack.waitReady();
+    expect((await stack.visit("two.example.com")).status).toBe(200);
+  });
+
+  it("a control plane that restarts finds the entries of the last one, and so does /readyz", async () => {
+    await stack.stopControlPlane();
+    await stack.startControlPlane();
+    const index = await stack.admin("GET", "/entries.json");
+    expect(JSON.parse(index.body).map((entry: { host: string }) => entry.host)).toEqual(["one.example.com", "two.example.com"]);
+    await stack.waitReady();
+  });
+
+  it("the edge keeps routing by its table while the control plane is down", async () => {
+    await stack.stopControlPlane("SIGKILL");
+    expect((await stack.visit("one.example.com")).status).toBe(200);
+    expect((await stack.visit("three.example.com")).status).toBe(404);
+    // The admin host proxies to the control plane, which is gone.
+    stack.expectLogLines(/connect\(\) failed \(111: Connection refused\) while connecting to upstream.*host: "l\.io"/);
+    expect((await stack.admin("GET", "/entries.json")).status).toBe(502);
+    await stack.startControlPlane();
+  });
+});
