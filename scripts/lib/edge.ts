@@ -6,7 +6,8 @@ import { repoRoot } from "./postgres";
 /** Where Debian's libnginx-mod-http-lua puts the modules; OpenResty builds them in. */
 const DEBIAN_MODULES = ["/usr/lib/nginx/modules/ndk_http_module.so", "/usr/lib/nginx/modules/ngx_http_lua_module.so"];
 
-export interface EdgeOptions {
+/** What goes into nginx.conf. */
+export interface EdgeConfig {
   /** nginx prefix: conf/, logs/, tmp/ live here. */
   prefix: string;
   /** Public listener, host:port. */
@@ -16,12 +17,16 @@ export interface EdgeOptions {
   /** Control plane, host:port: the admin host proxies there and the edge pulls from it. */
   controlPlaneAddress: string;
   adminHost: string;
-  syncSecret: string;
   /** Size of the routes dict, nginx syntax (64m). */
   routesDictSize?: string;
   workerProcesses?: number | "auto";
   workerConnections?: number;
   errorLogLevel?: string;
+}
+
+/** What starting an edge needs besides its config: the environment nginx hands to Lua. */
+export interface EdgeOptions extends EdgeConfig {
+  syncSecret: string;
   /** Folder of error page templates; openresty/pages by default. */
   pagesDir?: string;
   /** nginx binary; `nginx` (Debian) or `openresty`. */
@@ -36,7 +41,7 @@ function loadModuleLines(): string {
 }
 
 /** Fills openresty/nginx.conf.template; every ${NAME} must be known. */
-export function renderNginxConf(options: EdgeOptions): string {
+export function renderNginxConf(options: EdgeConfig): string {
   const root = repoRoot();
   const values: Record<string, string> = {
     LOAD_MODULES: loadModuleLines(),

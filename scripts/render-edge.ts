@@ -1,0 +1,40 @@
+/**
+ * Writes the edge's nginx.conf without starting nginx, for installations that
+ * run nginx themselves (docker-compose.yml, a system service).
+ *
+ *   node dist/scripts/render-edge.js <output file>
+ *
+ * Settings come from the environment, with the same names and defaults as
+ * `npm start`: EDGE_HOST, EDGE_PORT, EDGE_SYNC_HOST, EDGE_SYNC_PORT,
+ * CONTROL_PLANE_ADDRESS, ADMIN_HOST, ROUTES_DICT_SIZE, EDGE_WORKERS,
+ * EDGE_PREFIX. The sync secret is not written into the file: nginx passes
+ * SET_BACKEND_SYNC_SECRET from its own environment to Lua.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { renderNginxConf } from "./lib/edge";
+
+function env(name: string, fallback: string): string {
+  const value = process.env[name];
+  return value === undefined || value === "" ? fallback : value;
+}
+
+const output = process.argv[2];
+if (output === undefined) {
+  console.error("usage: node dist/scripts/render-edge.js <output file>");
+  process.exit(2);
+}
+mkdirSync(dirname(output), { recursive: true });
+writeFileSync(
+  output,
+  renderNginxConf({
+    prefix: env("EDGE_PREFIX", "/var/lib/set-backend/edge"),
+    listen: `${env("EDGE_HOST", "127.0.0.1")}:${env("EDGE_PORT", "8080")}`,
+    syncListen: `${env("EDGE_SYNC_HOST", "127.0.0.1")}:${env("EDGE_SYNC_PORT", "8082")}`,
+    controlPlaneAddress: env("CONTROL_PLANE_ADDRESS", "127.0.0.1:8081"),
+    adminHost: env("ADMIN_HOST", "l.io"),
+    routesDictSize: env("ROUTES_DICT_SIZE", "64m"),
+    workerProcesses: process.env.EDGE_WORKERS ? Number(process.env.EDGE_WORKERS) : "auto",
+  }),
+);
+console.log(`wrote ${output}`);
