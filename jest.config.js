@@ -9,4 +9,5 @@ module.exports = {
   testTimeout: 60000,
   // Two cores: suites that start nginx, Postgres and the control plane compete for them.
   maxWorkers: 2,
+  reporters: ["default", "<rootDir>/test/helpers/summary-reporter.js"],
 };
