@@ -7,7 +7,7 @@
  * Settings come from the environment, with the same names and defaults as
  * `npm start`: EDGE_HOST, EDGE_PORT, EDGE_SYNC_HOST, EDGE_SYNC_PORT,
  * CONTROL_PLANE_ADDRESS, ADMIN_HOST, ROUTES_DICT_SIZE, EDGE_WORKERS,
- * EDGE_PREFIX. The sync secret is not written into the file: nginx passes
+ * EDGE_PREFIX, PROXY_CONNECT_TIMEOUT, PROXY_READ_TIMEOUT. The sync secret is not written into the file: nginx passes
  * SET_BACKEND_SYNC_SECRET from its own environment to Lua.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -34,6 +34,8 @@ writeFileSync(
     controlPlaneAddress: env("CONTROL_PLANE_ADDRESS", "127.0.0.1:8081"),
     adminHost: env("ADMIN_HOST", "l.io"),
     routesDictSize: env("ROUTES_DICT_SIZE", "64m"),
+    proxyConnectTimeout: env("PROXY_CONNECT_TIMEOUT", "5s"),
+    proxyReadTimeout: env("PROXY_READ_TIMEOUT", "60s"),
     workerProcesses: process.env.EDGE_WORKERS ? Number(process.env.EDGE_WORKERS) : "auto",
   }),
 );

@@ -19,6 +19,8 @@ const RUNTIME_PACKAGES = {
   "lua-resty-core": "/usr/share/lua/5.1/resty/core.lua",
   "lua-resty-lrucache": "/usr/share/lua/5.1/resty/lrucache.lua",
   "lua-cjson": "/usr/lib/x86_64-linux-gnu/lua/5.1/cjson.so",
+  // lua-resty-dns, which Debian installs as nginx.dns.resolver.
+  "lua-nginx-dns": "/usr/share/lua/5.1/nginx/dns/resolver.lua",
 };
 /** The tests run the generated Lua under OpenResty's LuaJIT branch. Never Debian's `luajit`: it removes the nginx Lua module. */
 const TEST_PACKAGES = { luajit2: "/usr/bin/luajit" };

@@ -99,6 +99,8 @@ export async function main(): Promise<void> {
         adminHost,
         syncSecret,
         routesDictSize: env("ROUTES_DICT_SIZE", "64m"),
+        proxyConnectTimeout: env("PROXY_CONNECT_TIMEOUT", "5s"),
+        proxyReadTimeout: env("PROXY_READ_TIMEOUT", "60s"),
         workerProcesses: process.env.EDGE_WORKERS ? Number(process.env.EDGE_WORKERS) : "auto",
       }),
     );

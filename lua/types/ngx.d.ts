@@ -12,6 +12,7 @@ interface NgxSharedDict {
   safe_set(this: NgxSharedDict, key: string, value: string | number | boolean, exptime?: number, flags?: number): LuaMultiReturn<[boolean, string | undefined]>;
   safe_add(this: NgxSharedDict, key: string, value: string | number | boolean, exptime?: number, flags?: number): LuaMultiReturn<[boolean, string | undefined]>;
   delete(this: NgxSharedDict, key: string): void;
+  incr(this: NgxSharedDict, key: string, value: number, init?: number, initTtl?: number): LuaMultiReturn<[number, undefined] | [undefined, string]>;
   get_keys(this: NgxSharedDict, maxCount?: number): string[];
   free_space(this: NgxSharedDict): number;
   capacity(this: NgxSharedDict): number;
@@ -40,6 +41,8 @@ interface NgxApi {
   var: { [name: string]: string | undefined };
   status: number;
   header: { [name: string]: string | undefined };
+  /** Per-request table, shared by all phases of one request. */
+  ctx: { [key: string]: unknown };
 
   log(level: number, ...args: unknown[]): void;
   exit(status: number): void;
@@ -57,6 +60,7 @@ interface NgxApi {
   };
   timer: {
     at(delaySeconds: number, callback: (this: void, premature: boolean) => void): LuaMultiReturn<[1, undefined] | [undefined, string]>;
+    every(delaySeconds: number, callback: (this: void, premature: boolean) => void): LuaMultiReturn<[1, undefined] | [undefined, string]>;
   };
   worker: {
     id(): number | undefined;
@@ -88,7 +92,8 @@ declare module "cjson.safe" {
 declare module "resty.lrucache" {
   /** @noSelf */
   export interface LruCache<V> {
-    get(this: LruCache<V>, key: string): V | undefined;
+    /** The value, or nil and the expired value when its TTL has passed. */
+    get(this: LruCache<V>, key: string): LuaMultiReturn<[V | undefined, V | undefined]>;
     set(this: LruCache<V>, key: string, value: V, ttlSeconds?: number): void;
   }
   /** @noSelf */
@@ -97,4 +102,39 @@ declare module "resty.lrucache" {
   }
   const lrucache: LruCacheModule;
   export = lrucache;
+}
+
+declare module "ngx.balancer" {
+  /** @noSelf */
+  interface NgxBalancer {
+    set_current_peer(address: string, port: number): LuaMultiReturn<[true, undefined] | [undefined, string]>;
+    set_more_tries(count: number): LuaMultiReturn<[true, string | undefined] | [undefined, string]>;
+    /** "failed" or "next" after a failed try, nil on the first. */
+    get_last_failure(): LuaMultiReturn<[string | undefined, number | undefined]>;
+  }
+  const balancer: NgxBalancer;
+  export = balancer;
+}
+
+/** One answer record of lua-resty-dns (resty.dns.resolver, Debian: nginx.dns.resolver). */
+interface DnsAnswer {
+  name: string;
+  type: number;
+  address?: string;
+  ttl: number;
+}
+
+/** What query() returns: the answers, or errcode/errstr for a DNS-level error. */
+type DnsAnswers = DnsAnswer[] & { errcode?: number; errstr?: string };
+
+/** @noSelf */
+interface DnsResolver {
+  query(this: DnsResolver, name: string, options?: { qtype?: number }): LuaMultiReturn<[DnsAnswers, undefined] | [undefined, string]>;
+}
+
+/** @noSelf */
+interface DnsResolverModule {
+  readonly TYPE_A: number;
+  readonly TYPE_AAAA: number;
+  "new"(this: DnsResolverModule, options: { nameservers: Array<[string, number]>; retrans?: number; timeout?: number }): LuaMultiReturn<[DnsResolver, undefined] | [undefined, string]>;
 }

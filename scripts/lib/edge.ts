@@ -22,6 +22,12 @@ export interface EdgeConfig {
   workerProcesses?: number | "auto";
   workerConnections?: number;
   errorLogLevel?: string;
+  /** nginx time, as in 5s: connecting to a backend. */
+  proxyConnectTimeout?: string;
+  /** nginx time: between two reads from (or writes to) a backend. */
+  proxyReadTimeout?: string;
+  /** Idle connections kept per worker to backends. */
+  upstreamKeepalive?: number;
 }
 
 /** What starting an edge needs besides its config: the environment nginx hands to Lua. */
@@ -31,6 +37,11 @@ export interface EdgeOptions extends EdgeConfig {
   pagesDir?: string;
   /** nginx binary; `nginx` (Debian) or `openresty`. */
   nginxBinary?: string;
+  /** DNS servers for backend names, "host[:port]" comma-separated; /etc/resolv.conf when unset. */
+  resolvers?: string;
+  /** Passive health: failures before a backend is skipped, and for how long (seconds). */
+  maxFails?: number;
+  failTimeoutSeconds?: number;
 }
 
 function loadModuleLines(): string {
@@ -56,6 +67,9 @@ export function renderNginxConf(options: EdgeConfig): string {
     SYNC_LISTEN: options.syncListen,
     ADMIN_HOST: options.adminHost,
     ADMIN_MAX_BODY: "16m",
+    PROXY_CONNECT_TIMEOUT: options.proxyConnectTimeout ?? "5s",
+    PROXY_READ_TIMEOUT: options.proxyReadTimeout ?? "60s",
+    UPSTREAM_KEEPALIVE: String(options.upstreamKeepalive ?? 256),
     OPENRESTY_DIR: join(root, "openresty"),
   };
   const template = readFileSync(join(root, "openresty", "nginx.conf.template"), "utf8");
@@ -80,6 +94,9 @@ export async function startEdge(options: EdgeOptions, echo = false): Promise<Man
     SET_BACKEND_CONTROL_PLANE_URL: `http://${options.controlPlaneAddress}`,
     SET_BACKEND_SYNC_SECRET: options.syncSecret,
     SET_BACKEND_PAGES_DIR: options.pagesDir ?? join(repoRoot(), "openresty", "pages"),
+    SET_BACKEND_RESOLVERS: options.resolvers ?? process.env.SET_BACKEND_RESOLVERS ?? "",
+    SET_BACKEND_MAX_FAILS: String(options.maxFails ?? process.env.SET_BACKEND_MAX_FAILS ?? 1),
+    SET_BACKEND_FAIL_TIMEOUT_S: String(options.failTimeoutSeconds ?? process.env.SET_BACKEND_FAIL_TIMEOUT_S ?? 10),
   };
   const edge = new ManagedProcess(
     "edge",

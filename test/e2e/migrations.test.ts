@@ -6,7 +6,7 @@ import { createTestDatabase, query } from "../helpers/database";
 describe("migrations through the TypeORM CLI", () => {
   let databaseUrl: string;
 
-  beforeAll(async () => {
+  beforeEach(async () => {
     databaseUrl = await createTestDatabase();
   });
 
@@ -24,16 +24,34 @@ describe("migrations through the TypeORM CLI", () => {
     return rows.map((row) => row.tablename);
   }
 
-  it("migration:run creates the schema, migration:revert removes it, and run again restores it", async () => {
+  async function columns(table: string): Promise<string[]> {
+    const rows = await query<{ column_name: string }>(
+      databaseUrl,
+      `SELECT column_name FROM information_schema.columns WHERE table_name = $1 ORDER BY column_name`,
+      [table],
+    );
+    return rows.map((row) => row.column_name);
+  }
+
+  it("migration:run creates the schema, each migration:revert undoes one, and run again restores it, keeping the data", async () => {
     expect(npmRun("migration:run").status).toBe(0);
     await expect(tables()).resolves.toEqual(["entries", "entry_changes", "migrations"]);
+    await query(databaseUrl, `INSERT INTO "entries" VALUES ('a.test', 1, now(), now(), ARRAY['10.0.0.1:80', '10.0.0.2:80'])`);
+
+    expect(npmRun("migration:revert").status).toBe(0);
+    await expect(columns("entries")).resolves.toEqual(["backend", "created_at", "host", "revision", "updated_at"]);
+    await expect(query(databaseUrl, `SELECT "backend" FROM "entries"`)).resolves.toEqual([{ backend: "10.0.0.1:80" }]);
+
     expect(npmRun("migration:revert").status).toBe(0);
     await expect(tables()).resolves.toEqual(["migrations"]);
+
     expect(npmRun("migration:run").status).toBe(0);
     await expect(tables()).resolves.toEqual(["entries", "entry_changes", "migrations"]);
+    await expect(columns("entries")).resolves.toEqual(["backends", "created_at", "host", "revision", "updated_at"]);
   }, 120000);
 
   it("the entities and the migrations agree: migration:generate --check finds nothing to generate", () => {
+    expect(npmRun("migration:run").status).toBe(0);
     const check = npmRun("migration:generate", "migrations/Unexpected", "--check");
     expect(check.output).toContain("No changes in database schema were found");
     expect(check.status).toBe(0);

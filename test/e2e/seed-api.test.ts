@@ -115,7 +115,10 @@ describe("the seed's API through the edge", () => {
   it.each([
     ["a body that is not JSON", '{ "host": "x.com" ', 400, "invalid_json"],
     ["a missing host", { backend: "localhost:3000" }, 400, "validation_failed"],
-    ["a missing backend", { host: "x.com" }, 400, "validation_failed"],
+    ["a missing backend", { host: "x.com" }, 400, "invalid_backend"],
+    ["both backend and backends", { host: "x.com", backend: "localhost:3000", backends: ["localhost:3001"] }, 400, "invalid_backend"],
+    ["an empty backends list", { host: "x.com", backends: [] }, 400, "validation_failed"],
+    ["a duplicated backend", { host: "x.com", backends: ["localhost:3000", "LOCALHOST:3000"] }, 400, "invalid_backend"],
     ["a backend without a port", { host: "x.com", backend: "localhost" }, 400, "validation_failed"],
     ["an invalid host", { host: "x_y.com", backend: "localhost:3000" }, 400, "validation_failed"],
     ["an unknown field", { host: "x.com", backend: "localhost:3000", weight: 3 }, 400, "validation_failed"],

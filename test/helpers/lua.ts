@@ -6,6 +6,8 @@ const HARNESS = join(ROOT, "test", "lua", "harness.lua");
 const BUILD = join(ROOT, "build", "lua");
 
 export interface LuaCall {
+  /** Module of this call, when not the run's. */
+  module?: string;
   fn: string;
   args: unknown[];
 }

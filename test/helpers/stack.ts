@@ -42,7 +42,7 @@ export class Stack {
     readonly controlPlanePort: number,
   ) {}
 
-  static async start(options: { edges?: number; databaseUrl?: string } = {}): Promise<Stack> {
+  static async start(options: { edges?: number; databaseUrl?: string; edge?: Partial<EdgeOptions> } = {}): Promise<Stack> {
     const directory = mkdtempSync(join(tmpdir(), "set-backend-e2e-"));
     chmodSync(directory, 0o755);
     const stack = new Stack(directory, options.databaseUrl ?? (await createTestDatabase()), await freePort());
@@ -64,6 +64,7 @@ export class Stack {
             workerProcesses: 2,
             errorLogLevel: "info",
             routesDictSize: "8m",
+            ...options.edge,
           },
         });
       }
@@ -174,6 +175,10 @@ export class Stack {
 
   errorLog(index = 0): string {
     return readFileSync(join(this.edge(index).options.prefix, "logs", "error.log"), "utf8");
+  }
+
+  accessLog(index = 0): string {
+    return readFileSync(join(this.edge(index).options.prefix, "logs", "access.log"), "utf8");
   }
 
   async stop(): Promise<void> {

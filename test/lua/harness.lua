@@ -2,6 +2,7 @@
 --   luajit harness.lua <build/lua dir>  < request.json  > results.json
 -- request: {"module": "set_backend.host", "routesCapacity": n?,
 --           "calls": [{"fn": "normalizeHost", "args": ["A.com", false]}, ...]}
+-- A call may name another "module" than the request's.
 -- An argument "$routes" or "$meta" stands for a table-backed shared dict
 -- (fake_dict.lua); the same two dicts serve every call of a request.
 -- Each result is {"value": first return, "second": second return} or
@@ -13,7 +14,7 @@ local cjson = require("cjson.safe")
 local fake_dict = require("fake_dict")
 
 local request = assert(cjson.decode(io.read("*a")), "request is not JSON")
-local module = require(request.module)
+local default_module = request.module
 local dicts = {
   ["$routes"] = fake_dict.new(request.routesCapacity),
   ["$meta"] = fake_dict.new(),
@@ -28,9 +29,10 @@ end
 
 local results = {}
 for index, call in ipairs(request.calls) do
-  local fn = module[call.fn]
+  local module_name = call.module or default_module
+  local fn = require(module_name)[call.fn]
   if fn == nil then
-    error("module " .. request.module .. " has no function " .. call.fn)
+    error("module " .. module_name .. " has no function " .. call.fn)
   end
   local args = {}
   for i, arg_value in ipairs(call.args) do

@@ -9,18 +9,25 @@ const TABLE = "set_backend.table";
 describe("applying pushed changes", () => {
   it("stores a change with its revision as the entry's flags and moves the table revision", () => {
     const { results, dicts } = runLua(TABLE, [
-      { fn: "applyBatch", args: ["$routes", "$meta", [{ host: "a.com", backend: "10.0.0.1:80", revision: 3 }]] },
+      { fn: "applyBatch", args: ["$routes", "$meta", [{ host: "a.com", backends: ["10.0.0.1:80"], revision: 3 }]] },
     ]);
     expect(results[0]?.value).toEqual({ revision: 3, applied: 1, skipped: 0, errors: {} });
     expect(dicts.routes["a.com"]).toEqual({ value: "10.0.0.1:80", flags: 3 });
     expect(dicts.meta["revision"]?.value).toBe(3);
   });
 
+  it("stores several backends as one value, in order", () => {
+    const { dicts } = runLua(TABLE, [
+      { fn: "applyBatch", args: ["$routes", "$meta", [{ host: "a.com", backends: ["10.0.0.1:80", "[::1]:81", "files.example:82"], revision: 1 }]] },
+    ]);
+    expect(dicts.routes["a.com"]).toEqual({ value: "10.0.0.1:80 [::1]:81 files.example:82", flags: 1 });
+  });
+
   it("never rolls an entry back when an older change arrives after a newer one", () => {
     const { results, dicts } = runLua(TABLE, [
-      { fn: "applyBatch", args: ["$routes", "$meta", [{ host: "a.com", backend: "10.0.0.2:80", revision: 7 }]] },
-      { fn: "applyBatch", args: ["$routes", "$meta", [{ host: "a.com", backend: "10.0.0.1:80", revision: 5 }]] },
-      { fn: "applyBatch", args: ["$routes", "$meta", [{ host: "a.com", backend: "10.0.0.1:80", revision: 7 }]] },
+      { fn: "applyBatch", args: ["$routes", "$meta", [{ host: "a.com", backends: ["10.0.0.2:80"], revision: 7 }]] },
+      { fn: "applyBatch", args: ["$routes", "$meta", [{ host: "a.com", backends: ["10.0.0.1:80"], revision: 5 }]] },
+      { fn: "applyBatch", args: ["$routes", "$meta", [{ host: "a.com", backends: ["10.0.0.1:80"], revision: 7 }]] },
     ]);
     expect(results[1]?.value).toMatchObject({ applied: 0, skipped: 1, revision: 7 });
     expect(results[2]?.value).toMatchObject({ applied: 0, skipped: 1, revision: 7 });
@@ -29,7 +36,7 @@ describe("applying pushed changes", () => {
 
   it("deletes a host on a change without a backend", () => {
     const { dicts } = runLua(TABLE, [
-      { fn: "applyBatch", args: ["$routes", "$meta", [{ host: "a.com", backend: "10.0.0.1:80", revision: 1 }]] },
+      { fn: "applyBatch", args: ["$routes", "$meta", [{ host: "a.com", backends: ["10.0.0.1:80"], revision: 1 }]] },
       { fn: "applyBatch", args: ["$routes", "$meta", [{ host: "a.com", revision: 2 }]] },
     ]);
     expect(dicts.routes["a.com"]).toBeUndefined();
@@ -44,22 +51,25 @@ describe("applying pushed changes", () => {
           "$routes",
           "$meta",
           [
-            { host: "Upper.com", backend: "10.0.0.1:80", revision: 1 },
-            { host: "b.com", backend: "no-port", revision: 2 },
-            { host: "c.com", backend: "10.0.0.1:80", revision: 0 },
-            { host: "d.com", backend: "10.0.0.1:80", revision: 1.5 },
-            { backend: "10.0.0.1:80", revision: 4 },
+            { host: "Upper.com", backends: ["10.0.0.1:80"], revision: 1 },
+            { host: "b.com", backends: ["no-port"], revision: 2 },
+            { host: "e.com", backend: "10.0.0.1:80", revision: 3 },
+            { host: "c.com", backends: ["10.0.0.1:80"], revision: 0 },
+            { host: "d.com", backends: ["10.0.0.1:80"], revision: 1.5 },
+            { backends: ["10.0.0.1:80"], revision: 4 },
             "not an object",
-            { host: "ok.com", backend: "10.0.0.1:80", revision: 6 },
+            { host: "ok.com", backends: ["10.0.0.1:80"], revision: 6 },
           ],
         ],
       },
     ]);
     const result = results[0]?.value as { applied: number; errors: string[]; revision: number };
     expect(result.applied).toBe(1);
-    expect(result.errors).toHaveLength(6);
+    expect(result.errors).toHaveLength(7);
     expect(result.errors[0]).toContain("not a normalized host");
     expect(result.errors[1]).toContain("bad backend");
+    // A field the edge does not know (an older or newer control plane) is refused, not ignored.
+    expect(result.errors[2]).toContain("unknown field 'backend'");
     // A batch with refused changes must not claim the table is current.
     expect(result.revision).toBe(0);
     expect(Object.keys(dicts.routes)).toEqual(["ok.com"]);
@@ -75,9 +85,9 @@ describe("applying pushed changes", () => {
             "$routes",
             "$meta",
             [
-              { host: "a.com", backend: "10.0.0.1:80", revision: 1 },
-              { host: "b.com", backend: "10.0.0.1:80", revision: 2 },
-              { host: "c.com", backend: "10.0.0.1:80", revision: 3 },
+              { host: "a.com", backends: ["10.0.0.1:80"], revision: 1 },
+              { host: "b.com", backends: ["10.0.0.1:80"], revision: 2 },
+              { host: "c.com", backends: ["10.0.0.1:80"], revision: 3 },
             ],
           ],
         },
@@ -101,9 +111,9 @@ describe("loading a snapshot", () => {
           "$routes",
           "$meta",
           [
-            { host: "gone.com", backend: "10.0.0.1:80", revision: 2 },
-            { host: "kept.com", backend: "10.0.0.1:80", revision: 3 },
-            { host: "newer.com", backend: "10.0.0.9:80", revision: 12 },
+            { host: "gone.com", backends: ["10.0.0.1:80"], revision: 2 },
+            { host: "kept.com", backends: ["10.0.0.1:80"], revision: 3 },
+            { host: "newer.com", backends: ["10.0.0.9:80"], revision: 12 },
           ],
         ],
       },
@@ -114,8 +124,8 @@ describe("loading a snapshot", () => {
           "$meta",
           10,
           [
-            { host: "kept.com", backend: "10.0.0.2:80", revision: 8 },
-            { host: "added.com", backend: "10.0.0.3:80", revision: 9 },
+            { host: "kept.com", backends: ["10.0.0.2:80"], revision: 8 },
+            { host: "added.com", backends: ["10.0.0.3:80"], revision: 9 },
           ],
         ],
       },

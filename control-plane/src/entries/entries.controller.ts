@@ -21,7 +21,7 @@ export class EntriesController {
 
   @Post("entries.json")
   async upsert(@Body() body: UpsertEntryDto, @Res({ passthrough: true }) response: Response): Promise<EntryView> {
-    const result = await this.entries.upsert(body.host, body.backend);
+    const result = await this.entries.upsert(body.host, body.backend, body.backends);
     response.status(result.created ? 201 : 200);
     reportLaggingEdges(response, result);
     return entryView(result.entry);

@@ -48,17 +48,17 @@ describe("EntriesService", () => {
   it("creates an entry with a revision from the change log and pushes it with the secret", async () => {
     const result = await service.upsert("Create.Example.com:8080", "localhost:3000");
     expect(result.created).toBe(true);
-    expect(result.entry).toMatchObject({ host: "create.example.com", backend: "localhost:3000" });
-    const [change] = await query<{ revision: string; backend: string }>(
+    expect(result.entry).toMatchObject({ host: "create.example.com", backends: ["localhost:3000"] });
+    const [change] = await query<{ revision: string; backends: string[] }>(
       databaseUrl,
-      `SELECT "revision", "backend" FROM "entry_changes" WHERE "host" = $1`,
+      `SELECT "revision", "backends" FROM "entry_changes" WHERE "host" = $1`,
       ["create.example.com"],
     );
     expect(Number(change?.revision)).toBe(result.entry.revision);
     expect(edge.pushes).toEqual([
       {
         secret: "spec-sync-secret-0123456789",
-        body: { changes: [{ host: "create.example.com", backend: "localhost:3000", revision: result.entry.revision }] },
+        body: { changes: [{ host: "create.example.com", backends: ["localhost:3000"], revision: result.entry.revision }] },
       },
     ]);
   });
@@ -69,7 +69,24 @@ describe("EntriesService", () => {
     expect(second.created).toBe(false);
     expect(second.entry.revision).toBeGreaterThan(first.entry.revision);
     expect(second.entry.createdAt.toISOString()).toBe(first.entry.createdAt.toISOString());
-    await expect(service.findOne("update.example.com")).resolves.toMatchObject({ backend: "10.0.0.2:80" });
+    await expect(service.findOne("update.example.com")).resolves.toMatchObject({ backends: ["10.0.0.2:80"] });
+  });
+
+  it("stores several backends in order, and refuses duplicates, an empty list, or both forms at once", async () => {
+    const result = await service.upsert("several.example.com", undefined, ["10.0.0.1:80", "Files.Example:81"]);
+    expect(result.entry.backends).toEqual(["10.0.0.1:80", "files.example:81"]);
+    expect(edge.pushes.at(-1)?.body.changes).toEqual([{ host: "several.example.com", backends: ["10.0.0.1:80", "files.example:81"], revision: result.entry.revision }]);
+    const before = await service.currentRevision();
+    await expect(service.upsert("several.example.com", undefined, ["10.0.0.1:80", "10.0.0.1:80"])).rejects.toMatchObject({ status: 400 });
+    await expect(service.upsert("several.example.com", undefined, [])).rejects.toMatchObject({ status: 400 });
+    await expect(service.upsert("several.example.com", "10.0.0.1:80", ["10.0.0.2:80"])).rejects.toMatchObject({ status: 400 });
+    await expect(service.upsert("several.example.com", undefined, undefined)).rejects.toMatchObject({ status: 400 });
+    await expect(service.currentRevision()).resolves.toBe(before);
+  });
+
+  it("stores a wildcard host", async () => {
+    const result = await service.upsert("*.Wild.Example.com", "10.0.0.1:80");
+    expect(result.entry.host).toBe("*.wild.example.com");
   });
 
   it("names the edges that did not confirm, and still commits", async () => {
@@ -85,12 +102,12 @@ describe("EntriesService", () => {
     await service.upsert("delete.example.com", "10.0.0.1:80");
     edge.pushes.length = 0;
     await service.remove("delete.example.com");
-    const changes = await query<{ backend: string | null }>(
+    const changes = await query<{ backends: string[] | null }>(
       databaseUrl,
-      `SELECT "backend" FROM "entry_changes" WHERE "host" = $1 ORDER BY "revision"`,
+      `SELECT "backends" FROM "entry_changes" WHERE "host" = $1 ORDER BY "revision"`,
       ["delete.example.com"],
     );
-    expect(changes.map((change) => change.backend)).toEqual(["10.0.0.1:80", null]);
+    expect(changes.map((change) => change.backends)).toEqual([["10.0.0.1:80"], null]);
     expect(edge.pushes[0]?.body.changes).toEqual([{ host: "delete.example.com", revision: expect.any(Number) }]);
     await expect(service.findOne("delete.example.com")).rejects.toMatchObject({ status: 404 });
   });

@@ -8,7 +8,7 @@ import type { ServerSettings } from "../config/settings";
 import { EdgesService, PushOutcome } from "../edges/edges.service";
 import { EntryChange } from "./entry-change.entity";
 import { Entry } from "./entry.entity";
-import { checkBackend, checkHost } from "./host-rules";
+import { checkBackends, checkHost } from "./host-rules";
 
 /**
  * Every write takes this transaction-level advisory lock first, so revisions
@@ -36,29 +36,32 @@ export class EntriesService {
   ) {}
 
   /** Create or update; answers once the edges confirmed or the wait ran out. */
-  async upsert(rawHost: string, rawBackend: string): Promise<UpsertResult> {
+  async upsert(rawHost: string, backend: string | undefined, backendList?: string[]): Promise<UpsertResult> {
     const host = this.hostOrThrow(rawHost);
     if (host === this.server.adminHost) {
       throw new ApiError(422, "reserved_host", `'${host}' is the admin host and cannot be routed`);
     }
-    const backend = checkBackend(rawBackend);
-    if (backend.error !== undefined) {
-      throw new ApiError(400, "invalid_backend", backend.error);
+    if ((backend === undefined) === (backendList === undefined)) {
+      throw new ApiError(400, "invalid_backend", "give either 'backend' (one) or 'backends' (a list), not both and not neither");
+    }
+    const backends = checkBackends(backendList ?? [backend as string]);
+    if (backends.error !== undefined) {
+      throw new ApiError(400, "invalid_backend", backends.error);
     }
     const { entry, created } = await this.write(async (manager) => {
       const existing = await manager.findOne(Entry, { where: { host } });
-      const change = await this.recordChange(manager, host, backend.value);
+      const change = await this.recordChange(manager, host, backends.value);
       const now = change.changedAt;
       const saved = await manager.save(Entry, {
         host,
-        backend: backend.value,
+        backends: backends.value,
         revision: change.revision,
         createdAt: existing?.createdAt ?? now,
         updatedAt: now,
       });
       return { entry: saved, created: existing === null };
     });
-    const edges = await this.edges.push([{ host, backend: entry.backend, revision: entry.revision }]);
+    const edges = await this.edges.push([{ host, backends: entry.backends, revision: entry.revision }]);
     return { entry, created, edges };
   }
 
@@ -95,8 +98,8 @@ export class EntriesService {
   async snapshot(): Promise<Snapshot> {
     return this.dataSource.transaction("REPEATABLE READ", async (manager) => {
       const revision = await this.currentRevision(manager);
-      const rows = await manager.find(Entry, { select: { host: true, backend: true, revision: true } });
-      const entries: Change[] = rows.map((row) => ({ host: row.host, backend: row.backend, revision: row.revision }));
+      const rows = await manager.find(Entry, { select: { host: true, backends: true, revision: true } });
+      const entries: Change[] = rows.map((row) => ({ host: row.host, backends: row.backends, revision: row.revision }));
       return { revision, entries };
     });
   }
@@ -115,10 +118,10 @@ export class EntriesService {
     return host.value;
   }
 
-  private async recordChange(manager: EntityManager, host: string, backend: string | null): Promise<EntryChange> {
+  private async recordChange(manager: EntityManager, host: string, backends: string[] | null): Promise<EntryChange> {
     const rows: Array<{ revision: string; changed_at: Date }> = await manager.query(
-      `INSERT INTO "entry_changes" ("host", "backend") VALUES ($1, $2) RETURNING "revision", "changed_at"`,
-      [host, backend],
+      `INSERT INTO "entry_changes" ("host", "backends") VALUES ($1, $2) RETURNING "revision", "changed_at"`,
+      [host, backends],
     );
     const row = rows[0];
     if (row === undefined) {
@@ -128,7 +131,7 @@ export class EntriesService {
     if (revision > MAX_REVISION) {
       throw new ApiError(507, "revisions_exhausted", "the change log has used every revision an edge can store");
     }
-    return { revision, host, backend, changedAt: row.changed_at };
+    return { revision, host, backends, changedAt: row.changed_at };
   }
 
   private async write<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {

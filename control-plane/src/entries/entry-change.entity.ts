@@ -3,7 +3,7 @@ import { bigintToNumber } from "./bigint.transformer";
 
 /**
  * The change log: one row per committed write, its revision drawn from the
- * database. A delete is a row with a null backend (a tombstone). Edges ask
+ * database. A delete is a row with null backends (a tombstone). Edges ask
  * for "changes since revision R"; the highest revision is the table's.
  */
 @Entity({ name: "entry_changes" })
@@ -16,9 +16,9 @@ export class EntryChange {
   @Column({ type: "varchar", length: 253 })
   host: string;
 
-  /** New backend, or null when the host was deleted. */
-  @Column({ type: "text", nullable: true })
-  backend: string | null;
+  /** New backends, or null when the host was deleted. */
+  @Column({ type: "text", array: true, nullable: true })
+  backends: string[] | null;
 
   @Column({ name: "changed_at", type: "timestamptz", default: () => "now()" })
   changedAt: Date;

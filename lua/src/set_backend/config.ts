@@ -15,3 +15,12 @@ export const CONTROL_PLANE_URL = setting("SET_BACKEND_CONTROL_PLANE_URL", "http:
 export const SYNC_SECRET = setting("SET_BACKEND_SYNC_SECRET", "");
 /** Folder of the edge's own answer pages (error.html, error.json, or <status>.html to override one). */
 export const PAGES_DIR = setting("SET_BACKEND_PAGES_DIR", "/etc/set-backend/pages");
+/**
+ * DNS servers for backends given by name, "host[:port]" comma-separated;
+ * empty means the nameserver lines of /etc/resolv.conf.
+ */
+export const RESOLVERS = setting("SET_BACKEND_RESOLVERS", "");
+/** A backend that failed this many tries within PASSIVE_FAIL_WINDOW_S is skipped (nginx's max_fails). */
+export const PASSIVE_MAX_FAILS = tonumber(setting("SET_BACKEND_MAX_FAILS", "1")) ?? 1;
+/** How long failures are counted, and how long a failed backend is then skipped (nginx's fail_timeout). */
+export const PASSIVE_FAIL_TIMEOUT_S = tonumber(setting("SET_BACKEND_FAIL_TIMEOUT_S", "10")) ?? 10;

@@ -8,6 +8,12 @@
 export const ROUTES_DICT = "set_backend_routes";
 /** Shared dict for the edge's own state: table revision, load state, write lock, status. */
 export const META_DICT = "set_backend_meta";
+/** Shared dict for passive health (failure counts, skipped peers). May evict: it holds no routes. */
+export const HEALTH_DICT = "set_backend_health";
+/** Shared dict for the edge's counters, flushed from each worker every second. */
+export const METRICS_DICT = "set_backend_metrics";
+/** Name of the nginx upstream block whose balancer_by_lua picks the peer; $backend holds it. */
+export const UPSTREAM_NAME = "set_backend";
 
 /**
  * Keys in META_DICT. Per-entry revisions live in the routes dict as the
@@ -26,8 +32,10 @@ export const META_KEY_WRITE_LOCK = "write_lock";
  */
 export const MAX_REVISION = 4294967295;
 
-/** Backends of one entry are stored in the dict joined by this separator. */
+/** Backends of one entry are stored in the dict as one string, joined by this separator. */
 export const BACKEND_SEPARATOR = " ";
+/** Most backends one entry may have. */
+export const MAX_BACKENDS = 16;
 
 /** Header that carries the shared secret on the sync listener and on the snapshot endpoint. */
 export const SYNC_SECRET_HEADER = "x-set-backend-secret";
@@ -35,14 +43,15 @@ export const SYNC_SECRET_HEADER = "x-set-backend-secret";
 /** Paths on the edge's internal sync listener. */
 export const EDGE_CHANGES_PATH = "/changes";
 export const EDGE_STATUS_PATH = "/status";
+export const EDGE_METRICS_PATH = "/metrics";
 
 /** Path on the control plane that serves a full snapshot of the table to edges. */
 export const SNAPSHOT_PATH = "/internal/snapshot";
 
-/** One change, as pushed to an edge. backend undefined (JSON null) = the host was deleted. */
+/** One change, as pushed to an edge. No backends (the key absent) = the host was deleted. */
 export interface Change {
   host: string;
-  backend?: string;
+  backends?: string[];
   revision: number;
 }
 

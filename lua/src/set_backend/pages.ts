@@ -96,3 +96,13 @@ export function respond(status: number, reason: string, message: string, host: s
   ngx.print(body);
   ngx.exit(200);
 }
+
+/**
+ * content_by_lua of the named location that error_page sends nginx's own 502
+ * and 504 to (openresty/set_backend_server.conf): every try of the request
+ * failed. $upstream_status lists each try; the last decides the status.
+ */
+export function upstreamFailureStatus(upstreamStatus: string): number {
+  const [last] = string.match(upstreamStatus, "(%d+)%s*$");
+  return last === "504" ? 504 : 502;
+}

@@ -1,65 +1,165 @@
 /**
- * Turns a stored backend into the `address:port` nginx connects to. IP
- * literals pass through; names are looked up in /etc/hosts (read once per
- * worker at start). Results are kept in a per-worker LRU so the request path
- * parses each distinct backend once.
+ * Names -> addresses without blocking the worker. /etc/hosts is read once per
+ * worker at start (names there are final when a value is parsed, peers.ts);
+ * other names go to DNS through lua-resty-dns on cosockets, and answers are
+ * cached per worker for their TTL. When DNS fails and an expired answer is
+ * still cached, that answer is used (and logged) rather than failing the request.
  */
 import * as lrucache from "resty.lrucache";
-import { parseBackend } from "./backend";
-import { parseHostsFile } from "./hosts_file";
+import { RESOLVERS } from "./config";
+import { parseHostsFile, parseNameservers } from "./system_files";
+import { setHostsTable } from "./peer_cache";
+import { Peers } from "./peers";
 
-/**
- * Per worker. Distinct backends are fileservers, not sites: a platform has
- * hundreds to a few thousand. 10,000 slots of ~100 bytes is ~1 MB per worker.
- */
-const RESOLVED_CACHE_ITEMS = 10000;
 const HOSTS_FILE = "/etc/hosts";
+const RESOLV_CONF = "/etc/resolv.conf";
+/** Per worker: distinct backend names, a few thousand at most. */
+const DNS_CACHE_ITEMS = 10000;
+/** How long a stale answer is reused before DNS is asked again, after a failed query. */
+const STALE_REUSE_S = 5;
+/** Per query; lua-resty-dns retries `retrans` times, so the worst case is their product. */
+const DNS_TIMEOUT_MS = 1000;
+const DNS_RETRANS = 2;
 
-function newCache(): lrucache.LruCache<string> {
-  const [cache, err] = lrucache.new<string>(RESOLVED_CACHE_ITEMS);
+/** lua-resty-dns: OpenResty ships it as resty.dns.resolver, Debian (lua-nginx-dns) as nginx.dns.resolver. */
+function loadDnsModule(): DnsResolverModule | undefined {
+  for (const name of ["resty.dns.resolver", "nginx.dns.resolver"]) {
+    const [ok, module] = pcall(require, name);
+    if (ok) {
+      return module as DnsResolverModule;
+    }
+  }
+  return undefined;
+}
+
+const dns = loadDnsModule();
+
+function newCache(): lrucache.LruCache<string[]> {
+  const [cache, err] = lrucache.new<string[]>(DNS_CACHE_ITEMS);
   if (cache === undefined) {
-    error("[resolve] cannot create the backend cache: " + err);
+    error("[resolve] cannot create the DNS cache: " + err);
   }
   return cache;
 }
 
-/** Per worker: stored backend -> "address:port". */
-const resolvedCache = newCache();
+/** Per worker: name -> addresses, for the answer's TTL. */
+const dnsCache = newCache();
+/** Per worker, set at init_worker. */
+let nameservers: Array<[string, number]> = [];
 
-/** Per worker: name -> address from /etc/hosts, IPv4 preferred. */
-let hostsTable = new LuaTable<string, string>();
-
-/** Reads /etc/hosts into this worker's table. Called from init_worker. */
-export function loadHostsFile(): void {
-  const [file] = io.open(HOSTS_FILE, "r");
+function readFile(path: string): string | undefined {
+  const [file] = io.open(path, "r");
   if (file === undefined) {
-    ngx.log(ngx.WARN, "[resolve] cannot read ", HOSTS_FILE, "; backends given by name will not resolve");
-    return;
+    return undefined;
   }
   const text = file.read("*a") as string | undefined;
   file.close();
-  hostsTable = parseHostsFile(text ?? "");
+  return text;
 }
 
-/** Address and port for a stored backend, or nil and why not. */
-export function resolveBackend(backend: string): LuaMultiReturn<[string, undefined] | [undefined, string]> {
-  const cached = resolvedCache.get(backend);
-  if (cached !== undefined) {
-    return $multi(cached, undefined);
+/** Reads /etc/hosts and the DNS servers into this worker. Called from init_worker. */
+export function loadResolvers(): void {
+  const hosts = readFile(HOSTS_FILE);
+  if (hosts === undefined) {
+    ngx.log(ngx.WARN, "[resolve] cannot read ", HOSTS_FILE, "; names resolve through DNS only");
   }
-  const parsed = parseBackend(backend);
-  if (parsed.error !== undefined || parsed.host === undefined) {
-    return $multi(undefined, parsed.error ?? "unparsable backend");
+  setHostsTable(parseHostsFile(hosts ?? ""));
+  nameservers = parseNameservers(RESOLVERS, readFile(RESOLV_CONF) ?? "");
+  if (dns === undefined) {
+    ngx.log(ngx.WARN, "[resolve] lua-resty-dns is not installed; backends given by DNS names will not resolve");
+  } else if (nameservers.length === 0) {
+    ngx.log(ngx.WARN, "[resolve] no DNS server in SET_BACKEND_RESOLVERS or ", RESOLV_CONF, "; DNS names will not resolve");
   }
-  let address = parsed.host;
-  if (parsed.kind === "name") {
-    const found = hostsTable.get(parsed.host);
-    if (found === undefined) {
-      return $multi(undefined, "name '" + parsed.host + "' is not in " + HOSTS_FILE);
+}
+
+function query(name: string, qtype: number): LuaMultiReturn<[string[], number] | [undefined, string]> {
+  if (dns === undefined || nameservers.length === 0) {
+    return $multi(undefined, "no DNS resolver configured");
+  }
+  const [resolver, newErr] = dns.new({ nameservers, retrans: DNS_RETRANS, timeout: DNS_TIMEOUT_MS });
+  if (resolver === undefined) {
+    return $multi(undefined, "cannot create a DNS resolver: " + newErr);
+  }
+  const [answers, queryErr] = resolver.query(name, { qtype });
+  if (answers === undefined) {
+    return $multi(undefined, "DNS query failed: " + queryErr);
+  }
+  if (answers.errcode !== undefined) {
+    return $multi(undefined, "DNS error " + answers.errcode + ": " + answers.errstr);
+  }
+  const addresses: string[] = [];
+  let ttl = math.huge;
+  for (const answer of answers) {
+    if (answer.type === qtype && answer.address !== undefined) {
+      addresses.push(qtype === dns.TYPE_AAAA ? "[" + answer.address + "]" : answer.address);
+      ttl = math.min(ttl, answer.ttl);
     }
-    address = found;
   }
-  const target = address + ":" + parsed.port;
-  resolvedCache.set(backend, target);
-  return $multi(target, undefined);
+  if (addresses.length === 0) {
+    return $multi(undefined, "no address records");
+  }
+  return $multi(addresses, ttl);
+}
+
+/** Addresses of a DNS name: cached for its TTL, A records first, AAAA if there are none. */
+export function resolveName(name: string): LuaMultiReturn<[string[], undefined] | [undefined, string]> {
+  const [fresh, stale] = dnsCache.get(name);
+  if (fresh !== undefined) {
+    return $multi(fresh, undefined);
+  }
+  let [addresses, ttlOrErr] = query(name, dns?.TYPE_A ?? 1);
+  if (addresses === undefined && dns !== undefined) {
+    const [v6, v6TtlOrErr] = query(name, dns.TYPE_AAAA);
+    if (v6 !== undefined) {
+      addresses = v6;
+      ttlOrErr = v6TtlOrErr;
+    }
+  }
+  if (addresses !== undefined) {
+    dnsCache.set(name, addresses, ttlOrErr as number);
+    return $multi(addresses, undefined);
+  }
+  if (stale !== undefined) {
+    ngx.log(ngx.WARN, "[resolve] ", name, ": ", ttlOrErr, "; using the expired answer for ", STALE_REUSE_S, "s");
+    dnsCache.set(name, stale, STALE_REUSE_S);
+    return $multi(stale, undefined);
+  }
+  return $multi(undefined, ttlOrErr as string);
+}
+
+/**
+ * Peers with every DNS name replaced by its addresses (each address a peer).
+ * Peers without names come back as they are: no allocation on that path.
+ * Names that fail are dropped while others remain; all failing is an error.
+ */
+export function resolvePeers(peers: Peers): LuaMultiReturn<[Peers, undefined] | [undefined, string]> {
+  if (!peers.dynamic) {
+    return $multi(peers, undefined);
+  }
+  const resolved: Peers = { count: 0, addresses: [], ports: [], keys: [], dynamic: false, isName: [] };
+  let lastError = "";
+  for (let i = 0; i < peers.count; i++) {
+    const address = peers.addresses[i] as string;
+    const port = peers.ports[i] as number;
+    let list: string[] | undefined = [address];
+    let err: string | undefined = undefined;
+    if (peers.isName[i]) {
+      [list, err] = resolveName(address);
+    }
+    if (list === undefined) {
+      lastError = "name '" + address + "': " + err;
+      continue;
+    }
+    for (const resolvedAddress of list) {
+      resolved.count++;
+      resolved.addresses.push(resolvedAddress);
+      resolved.ports.push(port);
+      resolved.keys.push(resolvedAddress + ":" + port);
+      resolved.isName.push(false);
+    }
+  }
+  if (resolved.count === 0) {
+    return $multi(undefined, lastError);
+  }
+  return $multi(resolved, undefined);
 }

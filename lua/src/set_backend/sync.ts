@@ -7,6 +7,7 @@ import * as cjson from "cjson.safe";
 import {
   ChangeBatchResult,
   EDGE_CHANGES_PATH,
+  EDGE_METRICS_PATH,
   EDGE_STATUS_PATH,
   EdgeStatus,
   META_KEY_LAST_ERROR,
@@ -16,6 +17,7 @@ import {
 } from "./contract";
 import { SYNC_SECRET } from "./config";
 import { withWriteLock } from "./lock";
+import { render as renderMetrics } from "./metrics";
 import { meta, routes } from "./state";
 import { applyBatch, tableRevision } from "./table";
 
@@ -84,10 +86,24 @@ function applyPush(): void {
   reply(200, result as ChangeBatchResult);
 }
 
+/** The secret from its own header, or as a bearer token (what Prometheus scrapers send). */
+function givenSecret(): string | undefined {
+  const headers = ngx.req.get_headers();
+  const secret = headers[SYNC_SECRET_HEADER];
+  if (typeof secret === "string") {
+    return secret;
+  }
+  const authorization = headers["authorization"];
+  if (typeof authorization === "string") {
+    const [token] = string.match(authorization, "^[Bb]earer%s+(%S+)%s*$");
+    return token;
+  }
+  return undefined;
+}
+
 /** content_by_lua handler of the sync listener. */
 export function content(): void {
-  const secret = ngx.req.get_headers()[SYNC_SECRET_HEADER];
-  if (SYNC_SECRET === "" || secret !== SYNC_SECRET) {
+  if (SYNC_SECRET === "" || givenSecret() !== SYNC_SECRET) {
     ngx.log(ngx.WARN, "[sync] refused a request without the right secret from ", ngx.var.remote_addr);
     fail(401, "unauthorized", "missing or wrong " + SYNC_SECRET_HEADER);
     return;
@@ -98,6 +114,10 @@ export function content(): void {
     applyPush();
   } else if (uri === EDGE_STATUS_PATH && method === "GET") {
     reply(200, status());
+  } else if (uri === EDGE_METRICS_PATH && method === "GET") {
+    ngx.header["Content-Type"] = "text/plain; version=0.0.4";
+    ngx.print(renderMetrics());
+    ngx.exit(200);
   } else {
     fail(404, "not_found", "no such sync endpoint");
   }

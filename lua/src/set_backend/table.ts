@@ -3,12 +3,13 @@
  * per-entry revisions. Works on dicts passed in (no ngx globals), so unit
  * tests can drive it with a table-backed dict under plain LuaJIT.
  *
- * Layout (see contract.ts): routes dict key = normalized host, value = the
- * backend, user flags = the entry's revision. Meta dict holds the table
+ * Layout (see contract.ts): routes dict key = normalized host (or wildcard),
+ * value = the backends joined by BACKEND_SEPARATOR, user flags = the entry's
+ * revision. Meta dict holds the table
  * revision. Writes use safe_set so a full dict reports "no memory" instead of
  * evicting routes through the dict's LRU.
  */
-import { Change, ChangeBatchResult, MAX_REVISION, META_KEY_REVISION } from "./contract";
+import { BACKEND_SEPARATOR, Change, ChangeBatchResult, MAX_BACKENDS, MAX_REVISION, META_KEY_REVISION } from "./contract";
 import { normalizeHost } from "./host";
 import { parseBackend } from "./backend";
 
@@ -17,8 +18,13 @@ export function changeError(raw: unknown): string | undefined {
   if (typeof raw !== "object") {
     return "change is not an object";
   }
-  const change = raw as { [key: string]: unknown };
-  const host = change["host"];
+  const change = raw as LuaTable<AnyNotNil, unknown>;
+  for (const [key] of pairs(change)) {
+    if (key !== "host" && key !== "backends" && key !== "revision") {
+      return "change has an unknown field '" + tostring(key) + "'";
+    }
+  }
+  const host = change.get("host");
   if (typeof host !== "string") {
     return "change has no host";
   }
@@ -26,12 +32,22 @@ export function changeError(raw: unknown): string | undefined {
   if (normalized.host !== host) {
     return "change host '" + host + "' is not a normalized host";
   }
-  const revision = change["revision"];
+  const revision = change.get("revision");
   if (typeof revision !== "number" || revision < 1 || revision > MAX_REVISION || Math.floor(revision) !== revision) {
     return "change for '" + host + "' has no valid revision";
   }
-  const backend = change["backend"];
-  if (backend !== undefined) {
+  const backends = change.get("backends");
+  if (backends === undefined) {
+    return undefined;
+  }
+  if (typeof backends !== "object") {
+    return "change for '" + host + "' has backends that are not a list";
+  }
+  const list = backends as unknown[];
+  if (list.length < 1 || list.length > MAX_BACKENDS) {
+    return "change for '" + host + "' has " + list.length + " backends, not 1 to " + MAX_BACKENDS;
+  }
+  for (const backend of list) {
     if (typeof backend !== "string") {
       return "change for '" + host + "' has a backend that is not a string";
     }
@@ -58,11 +74,11 @@ export function applyChange(routes: NgxSharedDict, change: Change): LuaMultiRetu
   if (entryRevision(routes, change.host) >= change.revision) {
     return $multi(false, undefined);
   }
-  if (change.backend === undefined) {
+  if (change.backends === undefined) {
     routes.delete(change.host);
     return $multi(true, undefined);
   }
-  const [ok, err] = routes.safe_set(change.host, change.backend, 0, change.revision);
+  const [ok, err] = routes.safe_set(change.host, table.concat(change.backends, BACKEND_SEPARATOR), 0, change.revision);
   if (!ok) {
     return $multi(undefined, err ?? "unknown dict error");
   }

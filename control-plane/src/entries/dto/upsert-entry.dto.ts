@@ -1,4 +1,5 @@
-import { IsNotEmpty, IsString, MaxLength, registerDecorator, ValidationOptions } from "class-validator";
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsNotEmpty, IsOptional, IsString, MaxLength, registerDecorator, ValidationOptions } from "class-validator";
+import { MAX_BACKENDS } from "../../../../lua/src/set_backend/contract";
 import { checkBackend, checkHost } from "../host-rules";
 
 function Satisfies(check: (value: string) => { error?: string }, options?: ValidationOptions) {
@@ -10,6 +11,7 @@ function Satisfies(check: (value: string) => { error?: string }, options?: Valid
       options,
       validator: {
         validate: (value: unknown) => typeof value === "string" && check(value).error === undefined,
+        // With { each: true } class-validator calls validate once per array item.
         defaultMessage: (args) =>
           typeof args?.value === "string" ? `${args.property}: ${check(args.value).error}` : `${args?.property} must be a string`,
       },
@@ -17,7 +19,10 @@ function Satisfies(check: (value: string) => { error?: string }, options?: Valid
   };
 }
 
-/** Body of POST /entries.json, the seed's Create/Update call. */
+/**
+ * Body of POST /entries.json, the seed's Create/Update call: a host and
+ * either `backend` (the seed's form) or `backends` (several), not both.
+ */
 export class UpsertEntryDto {
   @IsString()
   @IsNotEmpty()
@@ -25,9 +30,19 @@ export class UpsertEntryDto {
   @Satisfies(checkHost)
   host: string;
 
+  @IsOptional()
   @IsString()
   @IsNotEmpty()
   @MaxLength(1000)
   @Satisfies(checkBackend)
-  backend: string;
+  backend?: string;
+
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(MAX_BACKENDS)
+  @IsString({ each: true })
+  @MaxLength(1000, { each: true })
+  @Satisfies(checkBackend, { each: true })
+  backends?: string[];
 }

@@ -10,7 +10,7 @@ describe("/etc/hosts parsing in the generated Lua", () => {
     "10.0.0.9 files-1.internal",
     "",
   ].join("\n");
-  const { results } = runLua("set_backend.hosts_file", [{ fn: "parseHostsFile", args: [text] }]);
+  const { results } = runLua("set_backend.system_files", [{ fn: "parseHostsFile", args: [text] }]);
   const table = results[0]?.value as Record<string, string>;
 
   it("prefers the IPv4 address when a name has both", () => {
@@ -27,5 +27,16 @@ describe("/etc/hosts parsing in the generated Lua", () => {
   });
   it("skips comments", () => {
     expect(Object.keys(table).sort()).toEqual(["files-1.internal", "files-2.internal", "ip6-localhost", "ip6-loopback", "localhost", "only-v6"]);
+  });
+});
+
+describe("DNS servers from the setting or /etc/resolv.conf", () => {
+  const resolvConf = "# generated\nsearch example.internal\nnameserver 10.0.0.53\nnameserver  fd00::53 # v6\noptions ndots:1\n";
+  it.each([
+    ["the setting wins over resolv.conf, port 53 by default", "127.0.0.1:5353, 10.1.1.1", [["127.0.0.1", 5353], ["10.1.1.1", 53]]],
+    ["resolv.conf's nameserver lines when the setting is empty", "", [["10.0.0.53", 53], ["fd00::53", 53]]],
+  ])("%s", (_name, setting, expected) => {
+    const { results } = runLua("set_backend.system_files", [{ fn: "parseNameservers", args: [setting, resolvConf] }]);
+    expect(results[0]?.value).toEqual(expected);
   });
 });

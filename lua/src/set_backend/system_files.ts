@@ -1,6 +1,7 @@
 /**
- * Parses the text of an /etc/hosts file. Pure Lua string work, no ngx, so the
- * unit tests run it under plain LuaJIT.
+ * Parses /etc/hosts and /etc/resolv.conf (and the SET_BACKEND_RESOLVERS
+ * setting). Pure Lua string work, no ngx, so the unit tests run it under
+ * plain LuaJIT.
  */
 
 /** name -> address; the first IPv4 address wins, else the first IPv6 one in brackets. */
@@ -31,4 +32,22 @@ export function parseHostsFile(text: string): LuaTable<string, string> {
     }
   }
   return table;
+}
+
+/** "a[:p],b" or resolv.conf text -> [[address, port], ...]. */
+export function parseNameservers(setting: string, resolvConf: string): Array<[string, number]> {
+  const servers: Array<[string, number]> = [];
+  if (setting !== "") {
+    for (const [item] of string.gmatch(setting, "[^,%s]+")) {
+      const [address, port] = string.match(item as string, "^([^:]+):?(%d*)$");
+      if (address !== undefined) {
+        servers.push([address, port === undefined || port === "" ? 53 : (tonumber(port) as number)]);
+      }
+    }
+    return servers;
+  }
+  for (const [address] of string.gmatch(resolvConf, "\n?%s*nameserver%s+([^%s#]+)")) {
+    servers.push([address as string, 53]);
+  }
+  return servers;
 }
