@@ -4,6 +4,7 @@
 //
 //   node scripts/setup.mjs           what `npm start` needs
 //   node scripts/setup.mjs --tests   what `npm test` needs as well
+//   node scripts/setup.mjs --bench   what `npm run bench` needs as well
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -24,6 +25,8 @@ const RUNTIME_PACKAGES = {
 };
 /** The tests run the generated Lua under OpenResty's LuaJIT branch. Never Debian's `luajit`: it removes the nginx Lua module. */
 const TEST_PACKAGES = { luajit2: "/usr/bin/luajit" };
+/** `npm run bench` drives load with wrk. */
+const BENCH_PACKAGES = { wrk: "/usr/bin/wrk" };
 
 function run(command, args, options = {}) {
   const result = spawnSync(command, args, { stdio: "inherit", cwd: ROOT, ...options });
@@ -33,12 +36,12 @@ function run(command, args, options = {}) {
   }
 }
 
-export function ensureSystemPackages({ tests = false } = {}) {
+export function ensureSystemPackages({ tests = false, bench = false } = {}) {
   if (process.env.NGINX_BIN) {
     // An OpenResty installation of the user's own; nothing to install.
     return;
   }
-  const wanted = { ...RUNTIME_PACKAGES, ...(tests ? TEST_PACKAGES : {}) };
+  const wanted = { ...RUNTIME_PACKAGES, ...(tests ? TEST_PACKAGES : {}), ...(bench ? BENCH_PACKAGES : {}) };
   const missing = Object.keys(wanted).filter((name) => !existsSync(wanted[name]));
   if (missing.length === 0) {
     return;
@@ -60,6 +63,6 @@ export function ensureNodeModules() {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  ensureSystemPackages({ tests: process.argv.includes("--tests") });
+  ensureSystemPackages({ tests: process.argv.includes("--tests"), bench: process.argv.includes("--bench") });
   ensureNodeModules();
 }
