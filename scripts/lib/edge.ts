@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ManagedProcess } from "./process";
 import { repoRoot } from "./postgres";
@@ -42,6 +42,34 @@ export interface EdgeOptions extends EdgeConfig {
   /** Passive health: failures before a backend is skipped, and for how long (seconds). */
   maxFails?: number;
   failTimeoutSeconds?: number;
+  /** Seconds between pulls of changes from the control plane. */
+  syncIntervalSeconds?: number;
+}
+
+/**
+ * uid and gid of `nobody`, the user nginx's workers run as when the master is
+ * root and the config names no `user`; they write the edge's state folder.
+ */
+function workerUser(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) {
+    return undefined;
+  }
+  const line = readFileSync("/etc/passwd", "utf8")
+    .split("\n")
+    .find((entry) => entry.startsWith("nobody:"));
+  const fields = line?.split(":");
+  return fields && fields.length > 3 ? { uid: Number(fields[2]), gid: Number(fields[3]) } : undefined;
+}
+
+/** The folder where the edge keeps its last good table, writable by its workers. */
+export function prepareStateDir(prefix: string): string {
+  const state = join(prefix, "state");
+  mkdirSync(state, { recursive: true, mode: 0o755 });
+  const user = workerUser();
+  if (user !== undefined) {
+    chownSync(state, user.uid, user.gid);
+  }
+  return state;
 }
 
 function loadModuleLines(): string {
@@ -97,6 +125,8 @@ export async function startEdge(options: EdgeOptions, echo = false): Promise<Man
     SET_BACKEND_RESOLVERS: options.resolvers ?? process.env.SET_BACKEND_RESOLVERS ?? "",
     SET_BACKEND_MAX_FAILS: String(options.maxFails ?? process.env.SET_BACKEND_MAX_FAILS ?? 1),
     SET_BACKEND_FAIL_TIMEOUT_S: String(options.failTimeoutSeconds ?? process.env.SET_BACKEND_FAIL_TIMEOUT_S ?? 10),
+    SET_BACKEND_STATE_DIR: prepareStateDir(options.prefix),
+    SET_BACKEND_SYNC_INTERVAL_S: String(options.syncIntervalSeconds ?? process.env.SET_BACKEND_SYNC_INTERVAL_S ?? 2),
   };
   const edge = new ManagedProcess(
     "edge",

@@ -1,4 +1,6 @@
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { repoRoot } from "../../scripts/lib/postgres";
 import { createTestDatabase, query } from "../helpers/database";
 
@@ -10,8 +12,16 @@ describe("migrations through the TypeORM CLI", () => {
     databaseUrl = await createTestDatabase();
   });
 
+  /**
+   * Runs an npm migration script's command as package.json writes it, minus
+   * its leading build step: `npm test` has just built, and suites running in
+   * parallel must not rebuild dist/ under each other.
+   */
   function npmRun(script: string, ...args: string[]): { status: number | null; output: string } {
-    const run = spawnSync("npm", ["run", "--silent", script, "--", ...args], {
+    const scripts = (JSON.parse(readFileSync(join(repoRoot(), "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
+    const command = (scripts[script] ?? "").replace(/^npm run build:node && /, "");
+    expect(command).toMatch(/^typeorm migration:\w+ -d dist\/control-plane\/src\/data-source\.js$/);
+    const run = spawnSync("npx", [...command.split(" "), ...args], {
       cwd: repoRoot(),
       env: { ...process.env, DATABASE_URL: databaseUrl },
       encoding: "utf8",

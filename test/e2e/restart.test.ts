@@ -25,7 +25,7 @@ describe("restarts", () => {
     expect(stack.unexpectedLogLines()).toEqual([]);
   });
 
-  it("an edge that restarts fills its table from the control plane and routes every entry", async () => {
+  it("an edge that restarts routes every entry again: its saved table, then the control plane's changes", async () => {
     await stack.stopEdge(0);
     await stack.startEdge(0);
     await stack.waitReady();
@@ -34,15 +34,32 @@ describe("restarts", () => {
     expect((await stack.visit("three.example.com")).status).toBe(404);
   });
 
-  it("an edge that starts while the control plane is down answers 503 until it has loaded a table", async () => {
+  it("an edge that restarts while the control plane is down serves every route from its disk snapshot", async () => {
     await stack.stopEdge(0);
     await stack.stopControlPlane();
+    await stack.startEdge(0);
+    await waitUntil(async () => (await stack.edgeStatus(0)).loaded, 10000, "the edge to load its saved table");
+    expect(await stack.edgeStatus(0)).toMatchObject({ loaded: true, source: "disk", entries: 2 });
+    expect((await stack.visit("one.example.com")).status).toBe(200);
+    expect((await stack.visit("two.example.com")).status).toBe(200);
+    expect((await stack.visit("three.example.com")).status).toBe(404);
+    expect(stack.errorLog()).toMatch(/\[sync\] loaded the saved table from disk at revision \d+/);
+
+    await stack.startControlPlane();
+    await waitUntil(async () => (await stack.edgeStatus(0)).source === "control-plane", 10000, "the edge to sync with the control plane");
+    await stack.waitReady();
+  });
+
+  it("an edge with no saved table that starts while the control plane is down answers 503 until it has loaded one", async () => {
+    await stack.stopEdge(0);
+    await stack.stopControlPlane();
+    stack.clearEdgeState(0);
     await stack.startEdge(0);
     // The pull fails and is retried with backoff; a WARN, not an error.
     const waiting = await stack.visit("one.example.com", "/", { headers: { accept: "application/json" } });
     expect(waiting.status).toBe(503);
     expect(JSON.parse(waiting.body)).toMatchObject({ error: "no_table" });
-    expect(stack.errorLog()).toMatch(/\[warn\].*\[sync\] snapshot pull from .* failed, retrying/);
+    await waitUntil(() => /\[warn\].*\[sync\] pull from .* failed, next try in/.test(stack.errorLog()), 5000, "the failed pull to be logged");
 
     await stack.startControlPlane();
     await waitUntil(async () => (await stack.visit("one.example.com")).status === 200, 20000, "the edge to load its table");

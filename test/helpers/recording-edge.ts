@@ -3,7 +3,7 @@ import { freePort } from "./ports";
 
 export interface RecordedPush {
   secret: string | undefined;
-  body: { changes: Array<{ host: string; backends?: string[]; revision: number }> };
+  body: { previous?: number; changes: Array<{ host: string; backends?: string[]; revision: number }> };
 }
 
 /**

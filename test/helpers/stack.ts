@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Change, EdgeStatus } from "../../lua/src/set_backend/contract";
 import { EdgeOptions, startEdge } from "../../scripts/lib/edge";
 import { httpRequest, HttpResult } from "../../scripts/lib/http";
 import { repoRoot } from "../../scripts/lib/postgres";
@@ -24,32 +25,53 @@ interface EdgeHandle {
   checkedLines: number;
 }
 
+interface ControlPlaneHandle {
+  port: number;
+  process?: ManagedProcess;
+}
+
+export interface StackOptions {
+  edges?: number;
+  /** Control-plane replicas on the same database; edge i pulls from replica i modulo this. */
+  controlPlanes?: number;
+  databaseUrl?: string;
+  edge?: Partial<EdgeOptions>;
+  /** Edges the control planes push to (indexes); all by default. The others learn changes by pulling only. */
+  pushTo?: number[];
+  /** Extra environment for the control planes. */
+  controlPlaneEnv?: Record<string, string>;
+}
+
 /**
- * The whole system as real processes in a temp prefix: the control plane
- * (compiled, from dist/) on a fresh database in the run's Postgres, and
- * OpenResty edges on free loopback ports. Always stop() it.
+ * The whole system as real processes in a temp prefix: control-plane
+ * replicas (compiled, from dist/) on a fresh database in the run's Postgres,
+ * and OpenResty edges on free loopback ports. Always stop() it.
  */
 export class Stack {
   readonly adminToken = ADMIN_TOKEN;
   readonly syncSecret = SYNC_SECRET;
-  controlPlane?: ManagedProcess;
   private readonly edges: EdgeHandle[] = [];
+  private readonly controlPlanes: ControlPlaneHandle[] = [];
   private expected: RegExp[] = [];
 
   private constructor(
     readonly directory: string,
     readonly databaseUrl: string,
-    readonly controlPlanePort: number,
+    private readonly options: StackOptions,
   ) {}
 
-  static async start(options: { edges?: number; databaseUrl?: string; edge?: Partial<EdgeOptions> } = {}): Promise<Stack> {
+  static async start(options: StackOptions = {}): Promise<Stack> {
     const directory = mkdtempSync(join(tmpdir(), "set-backend-e2e-"));
     chmodSync(directory, 0o755);
-    const stack = new Stack(directory, options.databaseUrl ?? (await createTestDatabase()), await freePort());
+    const stack = new Stack(directory, options.databaseUrl ?? (await createTestDatabase()), options);
     try {
+      for (let i = 0; i < (options.controlPlanes ?? 1); i++) {
+        stack.controlPlanes.push({ port: await freePort() });
+      }
       for (let i = 0; i < (options.edges ?? 1); i++) {
         const port = await freePort();
         const syncPort = await freePort();
+        const controlPlane = stack.controlPlanes[i % stack.controlPlanes.length] as ControlPlaneHandle;
         stack.edges.push({
           port,
           syncPort,
@@ -58,17 +80,20 @@ export class Stack {
             prefix: join(directory, `edge${i}`),
             listen: `127.0.0.1:${port}`,
             syncListen: `127.0.0.1:${syncPort}`,
-            controlPlaneAddress: `127.0.0.1:${stack.controlPlanePort}`,
+            controlPlaneAddress: `127.0.0.1:${controlPlane.port}`,
             adminHost: ADMIN_HOST,
             syncSecret: SYNC_SECRET,
             workerProcesses: 2,
             errorLogLevel: "info",
             routesDictSize: "8m",
+            syncIntervalSeconds: 1,
             ...options.edge,
           },
         });
       }
-      await stack.startControlPlane();
+      for (let i = 0; i < stack.controlPlanes.length; i++) {
+        await stack.startControlPlane(i);
+      }
       for (let i = 0; i < stack.edges.length; i++) {
         await stack.startEdge(i);
       }
@@ -80,8 +105,14 @@ export class Stack {
     return stack;
   }
 
-  async startControlPlane(): Promise<void> {
-    this.controlPlane = new ManagedProcess("control-plane", process.execPath, [join(repoRoot(), "dist", "control-plane", "src", "main.js")], {
+  get controlPlane(): ManagedProcess | undefined {
+    return this.controlPlanes[0]?.process;
+  }
+
+  async startControlPlane(index = 0): Promise<void> {
+    const handle = this.controlPlaneHandle(index);
+    const pushTo = this.options.pushTo ?? this.edges.map((_, i) => i);
+    handle.process = new ManagedProcess(`control-plane-${index}`, process.execPath, [join(repoRoot(), "dist", "control-plane", "src", "main.js")], {
       env: {
         ...process.env,
         NO_COLOR: "1",
@@ -91,16 +122,17 @@ export class Stack {
         SYNC_SECRET,
         ADMIN_HOST,
         CONTROL_PLANE_HOST: "127.0.0.1",
-        CONTROL_PLANE_PORT: String(this.controlPlanePort),
-        EDGE_SYNC_URLS: this.edges.map((edge) => `http://127.0.0.1:${edge.syncPort}`).join(","),
+        CONTROL_PLANE_PORT: String(handle.port),
+        EDGE_SYNC_URLS: pushTo.map((i) => `http://127.0.0.1:${this.edge(i).syncPort}`).join(","),
+        ...this.options.controlPlaneEnv,
       },
-      logFile: join(this.directory, "control-plane.log"),
+      logFile: join(this.directory, `control-plane-${index}.log`),
     });
-    await waitUntil(async () => (await httpRequest(`http://127.0.0.1:${this.controlPlanePort}/healthz`)).status === 200, 30000, "the control plane");
+    await waitUntil(async () => (await httpRequest(`http://127.0.0.1:${handle.port}/healthz`)).status === 200, 30000, "the control plane");
   }
 
-  async stopControlPlane(signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
-    await this.controlPlane?.stop(signal);
+  async stopControlPlane(signal: NodeJS.Signals = "SIGTERM", index = 0): Promise<void> {
+    await this.controlPlaneHandle(index).process?.stop(signal);
   }
 
   async startEdge(index: number): Promise<void> {
@@ -110,6 +142,11 @@ export class Stack {
 
   async stopEdge(index: number, signal: NodeJS.Signals = "SIGQUIT"): Promise<void> {
     await this.edge(index).process?.stop(signal);
+  }
+
+  /** Removes the table an edge saved on its disk (stop the edge first). */
+  clearEdgeState(index: number): void {
+    rmSync(join(this.edge(index).options.prefix, "state"), { recursive: true, force: true });
   }
 
   /** Waits until /readyz says Postgres, control plane and every edge are current. */
@@ -125,9 +162,22 @@ export class Stack {
     return `http://127.0.0.1:${this.edge(index).syncPort}`;
   }
 
+  controlPlaneUrl(index = 0): string {
+    return `http://127.0.0.1:${this.controlPlaneHandle(index).port}`;
+  }
+
   /** An admin API call through edge 0 on the admin host; token null sends none. */
   admin(method: string, path: string, body?: unknown, token: string | null = ADMIN_TOKEN): Promise<HttpResult> {
-    const headers: Record<string, string> = { host: ADMIN_HOST };
+    return this.adminAt(this.edgeUrl(0), method, path, body, token, { host: ADMIN_HOST });
+  }
+
+  /** An admin API call straight to control-plane replica `index`. */
+  adminDirect(index: number, method: string, path: string, body?: unknown): Promise<HttpResult> {
+    return this.adminAt(this.controlPlaneUrl(index), method, path, body, ADMIN_TOKEN, {});
+  }
+
+  private adminAt(base: string, method: string, path: string, body: unknown, token: string | null, extra: Record<string, string>): Promise<HttpResult> {
+    const headers: Record<string, string> = { ...extra };
     if (token !== null) {
       headers.authorization = `Bearer ${token}`;
     }
@@ -136,7 +186,27 @@ export class Stack {
       // What `curl -d` sends: the API must read JSON whatever the type says.
       headers["content-type"] = "application/x-www-form-urlencoded";
     }
-    return httpRequest(this.edgeUrl(0) + path, { method, headers, body: text });
+    return httpRequest(base + path, { method, headers, body: text });
+  }
+
+  /** A request to an edge's sync listener, with the secret. */
+  sync(index: number, method: string, path: string, body?: unknown): Promise<HttpResult> {
+    return httpRequest(this.syncUrl(index) + path, {
+      method,
+      headers: { "x-set-backend-secret": SYNC_SECRET, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  }
+
+  async edgeStatus(index = 0): Promise<EdgeStatus> {
+    return JSON.parse((await this.sync(index, "GET", "/status")).body) as EdgeStatus;
+  }
+
+  /** What an edge routes by: its live entries, sorted by host. */
+  async edgeTable(index = 0): Promise<{ revision: number; entries: Change[] }> {
+    const table = JSON.parse((await this.sync(index, "GET", "/table")).body) as { revision: number; entries: Change[] };
+    table.entries.sort((a, b) => (a.host < b.host ? -1 : 1));
+    return table;
   }
 
   /** A visitor's request to a hosted site through an edge. */
@@ -185,7 +255,9 @@ export class Stack {
     for (const edge of this.edges) {
       await edge.process?.stop("SIGQUIT");
     }
-    await this.controlPlane?.stop();
+    for (const controlPlane of this.controlPlanes) {
+      await controlPlane.process?.stop();
+    }
     if (!process.env.KEEP_TEST_DIRS) {
       rmSync(this.directory, { recursive: true, force: true });
     }
@@ -197,5 +269,13 @@ export class Stack {
       throw new Error(`no edge ${index}`);
     }
     return edge;
+  }
+
+  private controlPlaneHandle(index: number): ControlPlaneHandle {
+    const handle = this.controlPlanes[index];
+    if (handle === undefined) {
+      throw new Error(`no control plane ${index}`);
+    }
+    return handle;
   }
 }

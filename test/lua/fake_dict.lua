@@ -1,7 +1,8 @@
 -- A table-backed stand-in for ngx.shared.DICT, with the same return values
 -- for the calls the edge makes (get returns no flags when they are 0;
 -- safe_set fails with "no memory" past capacity; safe_add fails with
--- "exists"). Only the unit tests use it; end-to-end tests use real dicts.
+-- "exists"; incr creates from init). Expiry times are ignored. Only the unit
+-- tests use it; end-to-end tests use real dicts.
 local FakeDict = {}
 FakeDict.__index = FakeDict
 
@@ -40,6 +41,20 @@ function FakeDict:safe_add(key, value, exptime, flags)
     return false, "exists"
   end
   return self:safe_set(key, value, exptime, flags)
+end
+
+function FakeDict:incr(key, value, init)
+  local current = self.values[key]
+  if current == nil then
+    if init == nil then
+      return nil, "not found"
+    end
+    current = init
+    self.count = self.count + 1
+    self.flags[key] = 0
+  end
+  self.values[key] = current + value
+  return self.values[key]
 end
 
 function FakeDict:delete(key)

@@ -6,6 +6,8 @@ const ENTRIES = [
   { host: "*.example.com", backends: ["10.0.0.2:80"], revision: 2 },
   { host: "*.deep.example.com", backends: ["10.0.0.3:80"], revision: 3 },
   { host: "*.b.c.d.example.com", backends: ["10.0.0.4:80", "10.0.0.5:80"], revision: 4 },
+  { host: "deleted.deep.example.com", backends: ["10.0.0.6:80"], revision: 5 },
+  { host: "deleted.deep.example.com", revision: 6 },
 ];
 
 const CASES: Array<[string, string, string | null]> = [
@@ -19,13 +21,14 @@ const CASES: Array<[string, string, string | null]> = [
   ["a wildcard does not cover its suffix's parent", "com", null],
   ["a Host written as a wildcard is not a name", "*.example.com", null],
   ["a Host written as a deeper wildcard is not a name", "*.x.example.com", null],
+  ["a deleted exact entry (a tombstone) does not hide the wildcard", "deleted.deep.example.com", "10.0.0.3:80"],
   ["an unrelated host misses", "example.org", null],
   ["an empty host misses", "", null],
 ];
 
 describe("router.lookup", () => {
   const run = runLua("set_backend.router", [
-    { module: "set_backend.table", fn: "applyBatch", args: ["$routes", "$meta", ENTRIES] },
+    { module: "set_backend.table", fn: "applyBatch", args: ["$routes", "$meta", 0, ENTRIES] },
     ...CASES.map(([, host]) => ({ fn: "lookup", args: ["$routes", host] })),
   ]);
 

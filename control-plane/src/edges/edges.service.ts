@@ -21,6 +21,15 @@ export interface PushOutcome {
 
 export type EdgeStatusOutcome = { edge: string; status: EdgeStatus; error?: undefined } | { edge: string; status?: undefined; error: string };
 
+/** fetch says only "fetch failed"; the cause says what happened (ECONNREFUSED, a timeout...). */
+function describeFetchError(error: unknown): string {
+  if (!(error instanceof Error)) {
+    return String(error);
+  }
+  const cause = (error as { cause?: unknown }).cause;
+  return cause instanceof Error ? cause.message : error.message;
+}
+
 /** Talks to the edges' sync listeners: pushes committed changes, reads status. */
 @Injectable()
 export class EdgesService {
@@ -35,10 +44,11 @@ export class EdgesService {
   /**
    * Pushes committed changes to every edge in parallel and waits for each to
    * confirm, at most confirmTimeoutMs. Never throws: the changes are already
-   * committed, so a failure is reported, not raised.
+   * committed, so a failure is reported, not raised, and the edge's own pull
+   * brings it up to date.
    */
-  async push(changes: Change[]): Promise<PushOutcome[]> {
-    const batch: ChangeBatch = { changes };
+  async push(previous: number, changes: Change[]): Promise<PushOutcome[]> {
+    const batch: ChangeBatch = { previous, changes };
     const body = JSON.stringify(batch);
     return Promise.all(this.settings.syncUrls.map((edge) => this.pushTo(edge, body)));
   }
@@ -61,7 +71,7 @@ export class EdgesService {
       }
       return { edge, confirmed: true, revision: result.revision };
     } catch (error) {
-      return this.failed(edge, error instanceof Error ? error.message : String(error));
+      return this.failed(edge, describeFetchError(error));
     }
   }
 
@@ -83,7 +93,7 @@ export class EdgesService {
           }
           return { edge, status: (await response.json()) as EdgeStatus };
         } catch (error) {
-          return { edge, error: error instanceof Error ? error.message : String(error) };
+          return { edge, error: describeFetchError(error) };
         }
       }),
     );

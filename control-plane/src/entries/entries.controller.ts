@@ -4,11 +4,17 @@ import { UpsertEntryDto } from "./dto/upsert-entry.dto";
 import { EntriesService, WriteResult } from "./entries.service";
 import { EntryView, entryView } from "./entry.view";
 
-/** Header naming the edges that did not confirm a write in time (the write is committed). */
+/**
+ * Header naming the edges that did not confirm a write in time, each with
+ * why: `http://10.0.0.5:8082 (timeout), http://10.0.0.6:8082 (no memory)`.
+ * The write is committed either way; those edges catch up by pulling.
+ */
 export const LAGGING_EDGES_HEADER = "X-Set-Backend-Lagging-Edges";
 
 function reportLaggingEdges(response: Response, result: WriteResult): void {
-  const lagging = result.edges.filter((edge) => !edge.confirmed).map((edge) => edge.edge);
+  const lagging = result.edges
+    .filter((edge) => !edge.confirmed)
+    .map((edge) => `${edge.edge} (${(edge.error ?? "not confirmed").replace(/[\r\n(),]+/g, " ").slice(0, 200)})`);
   if (lagging.length > 0) {
     response.setHeader(LAGGING_EDGES_HEADER, lagging.join(", "));
   }

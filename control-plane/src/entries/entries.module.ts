@@ -2,11 +2,11 @@ import { Module } from "@nestjs/common";
 import { EdgesModule } from "../edges/edges.module";
 import { EntriesController } from "./entries.controller";
 import { EntriesService } from "./entries.service";
-import { SnapshotController } from "./snapshot.controller";
+import { SyncController } from "./sync.controller";
 
 @Module({
   imports: [EdgesModule],
-  controllers: [EntriesController, SnapshotController],
+  controllers: [EntriesController, SyncController],
   providers: [EntriesService],
   exports: [EntriesService],
 })

@@ -58,7 +58,7 @@ describe("EntriesService", () => {
     expect(edge.pushes).toEqual([
       {
         secret: "spec-sync-secret-0123456789",
-        body: { changes: [{ host: "create.example.com", backends: ["localhost:3000"], revision: result.entry.revision }] },
+        body: { previous: expect.any(Number), changes: [{ host: "create.example.com", backends: ["localhost:3000"], revision: result.entry.revision }] },
       },
     ]);
   });

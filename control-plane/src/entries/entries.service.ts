@@ -1,7 +1,7 @@
 import { Inject, Injectable } from "@nestjs/common";
 import { InjectDataSource } from "@nestjs/typeorm";
-import { DataSource, EntityManager, QueryFailedError } from "typeorm";
-import { Change, MAX_REVISION, Snapshot } from "../../../lua/src/set_backend/contract";
+import { DataSource, EntityManager, MoreThan, QueryFailedError } from "typeorm";
+import { Change, ChangesPage, MAX_REVISION, Snapshot } from "../../../lua/src/set_backend/contract";
 import { ApiError } from "../common/api-error";
 import { serverSettings } from "../config/settings";
 import type { ServerSettings } from "../config/settings";
@@ -27,6 +27,16 @@ export interface UpsertResult extends WriteResult {
   created: boolean;
 }
 
+/**
+ * Postgres error classes that mean "the server went away" rather than "this
+ * query is wrong": 08 connection exception, 57P01-57P03 shutdown and
+ * cannot-connect-now (Postgres manual, appendix A).
+ */
+function isConnectionFailure(error: QueryFailedError): boolean {
+  const code = (error.driverError as { code?: string } | undefined)?.code ?? "";
+  return code.startsWith("08") || ["57P01", "57P02", "57P03"].includes(code);
+}
+
 @Injectable()
 export class EntriesService {
   constructor(
@@ -48,7 +58,7 @@ export class EntriesService {
     if (backends.error !== undefined) {
       throw new ApiError(400, "invalid_backend", backends.error);
     }
-    const { entry, created } = await this.write(async (manager) => {
+    const { entry, created, previous } = await this.write(async (manager) => {
       const existing = await manager.findOne(Entry, { where: { host } });
       const change = await this.recordChange(manager, host, backends.value);
       const now = change.changedAt;
@@ -59,9 +69,9 @@ export class EntriesService {
         createdAt: existing?.createdAt ?? now,
         updatedAt: now,
       });
-      return { entry: saved, created: existing === null };
+      return { entry: saved, created: existing === null, previous: change.previous };
     });
-    const edges = await this.edges.push([{ host, backends: entry.backends, revision: entry.revision }]);
+    const edges = await this.edges.push(previous, [{ host, backends: entry.backends, revision: entry.revision }]);
     return { entry, created, edges };
   }
 
@@ -77,7 +87,7 @@ export class EntriesService {
       await manager.delete(Entry, { host });
       return recorded;
     });
-    const edges = await this.edges.push([{ host, revision: change.revision }]);
+    const edges = await this.edges.push(change.previous, [{ host, revision: change.revision }]);
     return { edges };
   }
 
@@ -104,6 +114,37 @@ export class EntriesService {
     });
   }
 
+  /**
+   * The changes after revision `since`, oldest first, at most `limit`: what an
+   * edge that holds `since` is missing. 410 when the change log no longer
+   * reaches back that far; the edge then loads a snapshot.
+   */
+  async changesSince(since: number, limit: number): Promise<ChangesPage> {
+    return this.guardDatabase(() =>
+      this.dataSource.transaction("REPEATABLE READ", async (manager) => {
+        const bounds: Array<{ oldest: string | null; head: string | null }> = await manager.query(
+          `SELECT min("revision") AS "oldest", max("revision") AS "head" FROM "entry_changes"`,
+        );
+        const head = Number(bounds[0]?.head ?? 0);
+        const oldest = Number(bounds[0]?.oldest ?? 0);
+        // Changes up to oldest - 1 may have been pruned; an edge older than that cannot catch up by changes.
+        if (since < head && since < oldest - 1) {
+          throw new ApiError(410, "log_pruned", `the change log starts after revision ${since}; load a snapshot`);
+        }
+        const rows = await manager.find(EntryChange, {
+          where: { revision: MoreThan(since) },
+          order: { revision: "ASC" },
+          take: limit,
+        });
+        const changes: Change[] = rows.map((row) =>
+          row.backends === null ? { host: row.host, revision: row.revision } : { host: row.host, backends: row.backends, revision: row.revision },
+        );
+        const last = rows.at(-1)?.revision ?? since;
+        return { previous: since, changes, head, complete: last >= head };
+      }),
+    );
+  }
+
   /** Highest committed revision (0 for an empty log). */
   async currentRevision(manager: EntityManager = this.dataSource.manager): Promise<number> {
     const rows: Array<{ revision: string | null }> = await manager.query(`SELECT max("revision") AS "revision" FROM "entry_changes"`);
@@ -118,7 +159,13 @@ export class EntriesService {
     return host.value;
   }
 
-  private async recordChange(manager: EntityManager, host: string, backends: string[] | null): Promise<EntryChange> {
+  /**
+   * Appends one change to the log. Runs under the write lock, so the log's
+   * current head is the change just before this one (`previous`), which is
+   * what lets an edge notice a push it missed.
+   */
+  private async recordChange(manager: EntityManager, host: string, backends: string[] | null): Promise<EntryChange & { previous: number }> {
+    const previous = await this.currentRevision(manager);
     const rows: Array<{ revision: string; changed_at: Date }> = await manager.query(
       `INSERT INTO "entry_changes" ("host", "backends") VALUES ($1, $2) RETURNING "revision", "changed_at"`,
       [host, backends],
@@ -131,7 +178,7 @@ export class EntriesService {
     if (revision > MAX_REVISION) {
       throw new ApiError(507, "revisions_exhausted", "the change log has used every revision an edge can store");
     }
-    return { revision, host, backends, changedAt: row.changed_at };
+    return { revision, host, backends, changedAt: row.changed_at, previous };
   }
 
   private async write<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
@@ -152,7 +199,7 @@ export class EntriesService {
     try {
       return await work();
     } catch (error) {
-      if (error instanceof ApiError || error instanceof QueryFailedError) {
+      if (error instanceof ApiError || (error instanceof QueryFailedError && !isConnectionFailure(error))) {
         throw error;
       }
       const message = error instanceof Error ? error.message : String(error);

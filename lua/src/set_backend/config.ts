@@ -24,3 +24,7 @@ export const RESOLVERS = setting("SET_BACKEND_RESOLVERS", "");
 export const PASSIVE_MAX_FAILS = tonumber(setting("SET_BACKEND_MAX_FAILS", "1")) ?? 1;
 /** How long failures are counted, and how long a failed backend is then skipped (nginx's fail_timeout). */
 export const PASSIVE_FAIL_TIMEOUT_S = tonumber(setting("SET_BACKEND_FAIL_TIMEOUT_S", "10")) ?? 10;
+/** Folder where the edge keeps its last good table (snapshot + journal); empty turns that off. */
+export const STATE_DIR = setting("SET_BACKEND_STATE_DIR", "");
+/** Seconds between two pulls of "changes since my revision" from the control plane (jittered ±20%). */
+export const SYNC_INTERVAL_S = tonumber(setting("SET_BACKEND_SYNC_INTERVAL_S", "2")) ?? 2;

@@ -9,6 +9,8 @@
  * never with the number of entries.
  */
 
+import { TOMBSTONE_VALUE } from "./contract";
+
 const STAR = 42;
 
 /** The stored value for host: an exact entry first, else the longest wildcard. */
@@ -16,7 +18,10 @@ export function lookup(routes: NgxSharedDict, host: string): string | undefined 
   const [exact] = routes.get(host);
   if (exact !== undefined) {
     // A Host written as "*.x.y" is not a name: it must not read a wildcard's key.
-    return string.byte(host, 1) === STAR ? undefined : (exact as string);
+    // A tombstone (a deleted exact entry) must not hide a wildcard.
+    if (exact !== TOMBSTONE_VALUE && string.byte(host, 1) !== STAR) {
+      return exact as string;
+    }
   }
   return lookupWildcard(routes, host);
 }
@@ -33,7 +38,7 @@ function lookupWildcard(routes: NgxSharedDict, host: string): string | undefined
       return undefined;
     }
     const [value] = routes.get("*" + string.sub(host, dot));
-    if (value !== undefined) {
+    if (value !== undefined && value !== TOMBSTONE_VALUE) {
       return value as string;
     }
     dot = nextDot;

@@ -5,21 +5,30 @@
  */
 import * as cjson from "cjson.safe";
 import {
+  BACKEND_SEPARATOR,
+  Change,
   ChangeBatchResult,
   EDGE_CHANGES_PATH,
   EDGE_METRICS_PATH,
+  EDGE_RESYNC_PATH,
+  EDGE_TABLE_PATH,
   EDGE_STATUS_PATH,
   EdgeStatus,
+  META_KEY_DICT_FULL,
   META_KEY_LAST_ERROR,
+  META_KEY_LAST_SYNC_AT,
   META_KEY_LOADED_AT,
   META_KEY_SOURCE,
   SYNC_SECRET_HEADER,
+  TOMBSTONE_VALUE,
 } from "./contract";
 import { SYNC_SECRET } from "./config";
+import * as disk from "./disk";
 import { withWriteLock } from "./lock";
 import { render as renderMetrics } from "./metrics";
+import { recordError, requestPull, requestResync } from "./signals";
 import { meta, routes } from "./state";
-import { applyBatch, tableRevision } from "./table";
+import { applyBatch, entryCount, tableRevision } from "./table";
 
 function reply(status: number, body: object): void {
   const [text] = cjson.encode(body);
@@ -33,21 +42,22 @@ function fail(status: number, code: string, message: string): void {
   reply(status, { error: code, message: message });
 }
 
-/** Records the last sync error for the status endpoint; never evicts (safe_set). */
-export function recordError(message: string): void {
-  meta.safe_set(META_KEY_LAST_ERROR, ngx.now() + " " + message);
-}
-
 export function status(): EdgeStatus {
   const [loadedAt] = meta.get(META_KEY_LOADED_AT);
   const [source] = meta.get(META_KEY_SOURCE);
+  const [lastSyncAt] = meta.get(META_KEY_LAST_SYNC_AT);
   const [lastError] = meta.get(META_KEY_LAST_ERROR);
+  const [dictFull] = meta.get(META_KEY_DICT_FULL);
   return {
     revision: tableRevision(meta),
     loaded: loadedAt !== undefined,
     loaded_at: loadedAt as number | undefined,
     source: source as string | undefined,
+    last_sync_at: lastSyncAt as number | undefined,
+    entries: entryCount(meta),
     free_bytes: routes.free_space(),
+    capacity_bytes: routes.capacity(),
+    dict_full: dictFull === true,
     last_error: lastError as string | undefined,
   };
 }
@@ -66,12 +76,23 @@ function applyPush(): void {
     fail(400, "invalid_json", "push body is not a JSON object: " + (decodeErr ?? "wrong type"));
     return;
   }
-  const changes = (decoded as { changes?: unknown }).changes;
-  if (typeof changes !== "object") {
-    fail(400, "invalid_batch", "push body needs a 'changes' array");
+  const batch = decoded as { previous?: unknown; changes?: unknown };
+  if (typeof batch.changes !== "object" || typeof batch.previous !== "number") {
+    fail(400, "invalid_batch", "push body needs 'previous' (a revision) and a 'changes' array");
     return;
   }
-  const [result, lockErr] = withWriteLock(meta, () => applyBatch(routes, meta, changes as unknown[]));
+  const previous = batch.previous;
+  const changes = batch.changes as unknown[];
+  const [result, lockErr] = withWriteLock(meta, () => {
+    const applied = applyBatch(routes, meta, previous, changes);
+    if (applied.errors.length === 0 && changes.length > 0) {
+      const [saved, saveErr] = disk.appendJournal(body);
+      if (saved === undefined) {
+        ngx.log(ngx.ERR, "[disk] ", saveErr);
+      }
+    }
+    return applied;
+  });
   if (result === undefined) {
     ngx.log(ngx.ERR, "[sync] push not applied: ", lockErr);
     recordError("push not applied: " + lockErr);
@@ -82,8 +103,31 @@ function applyPush(): void {
     ngx.log(ngx.ERR, "[sync] change refused: ", error);
     recordError(error);
   }
+  meta.safe_set(META_KEY_LAST_SYNC_AT, ngx.now());
+  if (!result.contiguous) {
+    // This edge missed a change before this batch: worker 0 pulls what is missing.
+    ngx.log(ngx.NOTICE, "[sync] push after revision ", previous, " found the table at ", result.revision, "; pulling the gap");
+    requestPull();
+  }
   setmetatable(result.errors, cjson.empty_array_mt as LuaMetatable<string[]>);
   reply(200, result as ChangeBatchResult);
+}
+
+/** Every live entry, for audits and tests: get_keys(0) locks the dict while it lists the keys. */
+function dumpTable(): { revision: number; entries: Change[] } {
+  const entries: Change[] = [];
+  for (const host of routes.get_keys(0)) {
+    const [value, flags] = routes.get(host);
+    if (typeof value === "string" && value !== TOMBSTONE_VALUE) {
+      const backends: string[] = [];
+      for (const [backend] of string.gmatch(value, "[^" + BACKEND_SEPARATOR + "]+")) {
+        backends.push(backend as string);
+      }
+      entries.push({ host, backends, revision: flags ?? 0 });
+    }
+  }
+  setmetatable(entries, cjson.empty_array_mt as LuaMetatable<Change[]>);
+  return { revision: tableRevision(meta), entries };
 }
 
 /** The secret from its own header, or as a bearer token (what Prometheus scrapers send). */
@@ -114,6 +158,11 @@ export function content(): void {
     applyPush();
   } else if (uri === EDGE_STATUS_PATH && method === "GET") {
     reply(200, status());
+  } else if (uri === EDGE_TABLE_PATH && method === "GET") {
+    reply(200, dumpTable());
+  } else if (uri === EDGE_RESYNC_PATH && method === "POST") {
+    requestResync();
+    reply(202, { status: "a full snapshot will be loaded at the next pull" });
   } else if (uri === EDGE_METRICS_PATH && method === "GET") {
     ngx.header["Content-Type"] = "text/plain; version=0.0.4";
     ngx.print(renderMetrics());

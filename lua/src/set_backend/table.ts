@@ -5,11 +5,23 @@
  *
  * Layout (see contract.ts): routes dict key = normalized host (or wildcard),
  * value = the backends joined by BACKEND_SEPARATOR, user flags = the entry's
- * revision. Meta dict holds the table
+ * revision. A deleted host leaves a tombstone (empty value, its revision) for
+ * TOMBSTONE_TTL_S, so a stale delivery of an older change cannot bring it
+ * back; lookups treat a tombstone as a miss. Meta dict holds the table
  * revision. Writes use safe_set so a full dict reports "no memory" instead of
  * evicting routes through the dict's LRU.
  */
-import { BACKEND_SEPARATOR, Change, ChangeBatchResult, MAX_BACKENDS, MAX_REVISION, META_KEY_REVISION } from "./contract";
+import {
+  BACKEND_SEPARATOR,
+  Change,
+  ChangeBatchResult,
+  MAX_BACKENDS,
+  MAX_REVISION,
+  META_KEY_DICT_FULL,
+  META_KEY_ENTRIES,
+  META_KEY_REVISION,
+  TOMBSTONE_VALUE,
+} from "./contract";
 import { normalizeHost } from "./host";
 import { parseBackend } from "./backend";
 
@@ -59,29 +71,63 @@ export function changeError(raw: unknown): string | undefined {
   return undefined;
 }
 
-/** Revision of the entry stored for host, 0 when there is none. */
+/**
+ * How long a deleted host's tombstone stays. Stale deliveries are pushes that
+ * lost a race, seconds late at most; pulls apply the log in order and need no
+ * tombstone. An hour is a wide margin at tens of bytes per deleted host.
+ */
+export const TOMBSTONE_TTL_S = 3600;
+
+/** Revision of the entry (or tombstone) stored for host, 0 when there is none. */
 export function entryRevision(routes: NgxSharedDict, host: string): number {
   const [, flags] = routes.get(host);
   return flags ?? 0;
 }
 
+function isLive(value: unknown): boolean {
+  return value !== undefined && value !== TOMBSTONE_VALUE;
+}
+
+export function entryCount(meta: NgxSharedDict): number {
+  const [value] = meta.get(META_KEY_ENTRIES);
+  return typeof value === "number" ? value : 0;
+}
+
+function addToEntryCount(meta: NgxSharedDict, delta: number): void {
+  if (delta !== 0) {
+    meta.incr(META_KEY_ENTRIES, delta, 0);
+  }
+}
+
 /**
  * Applies one valid change unless the table already holds the same or a newer
  * revision for its host (a stale or duplicated delivery never rolls back).
- * Returns true when applied, false when skipped, or nil and the dict's error.
+ * Returns true when applied, false when skipped, or nil and the dict's error
+ * (a full dict says "no memory": nothing is evicted, the change is refused).
  */
-export function applyChange(routes: NgxSharedDict, change: Change): LuaMultiReturn<[boolean, undefined] | [undefined, string]> {
-  if (entryRevision(routes, change.host) >= change.revision) {
+export function applyChange(routes: NgxSharedDict, meta: NgxSharedDict, change: Change): LuaMultiReturn<[boolean, undefined] | [undefined, string]> {
+  const [current, currentRevision] = routes.get(change.host);
+  if ((currentRevision ?? 0) >= change.revision) {
     return $multi(false, undefined);
   }
+  const wasLive = isLive(current);
   if (change.backends === undefined) {
-    routes.delete(change.host);
+    const [ok] = routes.safe_set(change.host, TOMBSTONE_VALUE, TOMBSTONE_TTL_S, change.revision);
+    if (!ok) {
+      // No room for the tombstone: deleting still must happen.
+      routes.delete(change.host);
+    }
+    addToEntryCount(meta, wasLive ? -1 : 0);
     return $multi(true, undefined);
   }
   const [ok, err] = routes.safe_set(change.host, table.concat(change.backends, BACKEND_SEPARATOR), 0, change.revision);
   if (!ok) {
+    if (err === "no memory") {
+      meta.safe_set(META_KEY_DICT_FULL, true);
+    }
     return $multi(undefined, err ?? "unknown dict error");
   }
+  addToEntryCount(meta, wasLive ? 0 : 1);
   return $multi(true, undefined);
 }
 
@@ -103,13 +149,12 @@ export function raiseTableRevision(meta: NgxSharedDict, revision: number): LuaMu
 }
 
 /**
- * Validates every change of a batch first, then applies the valid ones in
- * order. An invalid change is reported and refused; it does not stop the
- * others, and no change is ever half-applied (each is one dict operation).
- * Caller holds the write lock.
+ * Validates and applies changes in order into result; returns the highest
+ * revision among those applied or skipped. An invalid change is reported and
+ * refused; it does not stop the others, and no change is ever half-applied
+ * (each is one dict operation).
  */
-export function applyBatch(routes: NgxSharedDict, meta: NgxSharedDict, changes: unknown[]): ChangeBatchResult {
-  const result: ChangeBatchResult = { revision: 0, applied: 0, skipped: 0, errors: [] };
+function applyChanges(routes: NgxSharedDict, meta: NgxSharedDict, changes: unknown[], result: ChangeBatchResult): number {
   let highest = 0;
   for (const raw of changes) {
     const error = changeError(raw);
@@ -118,7 +163,7 @@ export function applyBatch(routes: NgxSharedDict, meta: NgxSharedDict, changes: 
       continue;
     }
     const change = raw as Change;
-    const [applied, err] = applyChange(routes, change);
+    const [applied, err] = applyChange(routes, meta, change);
     if (applied === undefined) {
       result.errors.push("change for '" + change.host + "' at revision " + change.revision + " failed: " + err);
       continue;
@@ -132,9 +177,24 @@ export function applyBatch(routes: NgxSharedDict, meta: NgxSharedDict, changes: 
       highest = change.revision;
     }
   }
-  // Only a batch that fully applied may move the table revision: a failed
-  // change must stay visible as "behind" so a later pull repairs it.
-  if (result.errors.length === 0 && highest > 0) {
+  return highest;
+}
+
+/**
+ * Applies a batch whose changes follow `previous` in the log with nothing
+ * between them (contract.ChangeBatch). If the table already had everything up
+ * to `previous`, it now has everything up to the batch's last change, and its
+ * revision moves there. Otherwise the changes are applied all the same (each
+ * is safe on its own) but the revision stays, and `contiguous` is false: the
+ * caller pulls what was missed. Caller holds the write lock.
+ */
+export function applyBatch(routes: NgxSharedDict, meta: NgxSharedDict, previous: number, changes: unknown[]): ChangeBatchResult {
+  const result: ChangeBatchResult = { revision: 0, applied: 0, skipped: 0, errors: [], contiguous: true };
+  const before = tableRevision(meta);
+  const highest = applyChanges(routes, meta, changes, result);
+  result.contiguous = previous <= before;
+  // A refused change must stay visible as "behind", so a later pull repairs it.
+  if (result.contiguous && result.errors.length === 0 && highest > 0) {
     const [ok, err] = raiseTableRevision(meta, highest);
     if (!ok) {
       result.errors.push("table revision not recorded: " + err);
@@ -149,20 +209,31 @@ export function applyBatch(routes: NgxSharedDict, meta: NgxSharedDict, changes: 
  * written, entries the snapshot no longer has are removed unless the dict
  * holds them at a newer revision than the snapshot (a push that overtook it).
  * Hosts present before and after are overwritten in place, never removed
- * first, so they never miss. Caller holds the write lock.
+ * first, so they never miss. The removal pass walks the dict's keys, which
+ * locks the dict while the list is built; it is skipped when the table holds
+ * no live entry (an edge that just started). Caller holds the write lock.
  */
 export function loadSnapshot(routes: NgxSharedDict, meta: NgxSharedDict, revision: number, entries: unknown[]): ChangeBatchResult {
-  const result = applyBatch(routes, meta, entries);
+  const result: ChangeBatchResult = { revision: 0, applied: 0, skipped: 0, errors: [], contiguous: true };
+  const hadEntries = entryCount(meta) > 0;
+  applyChanges(routes, meta, entries, result);
   if (result.errors.length > 0) {
+    result.revision = tableRevision(meta);
     return result;
   }
-  const present = new LuaTable<string, boolean>();
-  for (const raw of entries) {
-    present.set((raw as Change).host, true);
-  }
-  for (const host of routes.get_keys(0)) {
-    if (!present.has(host) && entryRevision(routes, host) <= revision) {
-      routes.delete(host);
+  if (hadEntries) {
+    const present = new LuaTable<string, boolean>();
+    for (const raw of entries) {
+      present.set((raw as Change).host, true);
+    }
+    for (const host of routes.get_keys(0)) {
+      if (!present.has(host)) {
+        const [value, flags] = routes.get(host);
+        if ((flags ?? 0) <= revision) {
+          routes.delete(host);
+          addToEntryCount(meta, isLive(value) ? -1 : 0);
+        }
+      }
     }
   }
   const [ok, err] = raiseTableRevision(meta, revision);
