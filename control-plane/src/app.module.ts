@@ -3,6 +3,8 @@ import { ConfigModule, ConfigType } from "@nestjs/config";
 import { TypeOrmModule } from "@nestjs/typeorm";
 import { AuthModule } from "./auth/auth.module";
 import { JsonBodyMiddleware } from "./common/json-body.middleware";
+import { TextBodyMiddleware } from "./common/text-body.middleware";
+import { IMPORT_PATH } from "./entries/bulk.controller";
 import { authSettings, databaseSettings, edgeSettings, serverSettings } from "./config/settings";
 import { dataSourceOptions } from "./data-source";
 import { EdgesModule } from "./edges/edges.module";
@@ -32,6 +34,8 @@ import { HealthModule } from "./health/health.module";
 })
 export class AppModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(JsonBodyMiddleware).forRoutes({ path: "*path", method: RequestMethod.ALL });
+    const importRoute = { path: IMPORT_PATH, method: RequestMethod.POST };
+    consumer.apply(TextBodyMiddleware).forRoutes(importRoute);
+    consumer.apply(JsonBodyMiddleware).exclude(importRoute).forRoutes({ path: "*path", method: RequestMethod.ALL });
   }
 }

@@ -94,7 +94,8 @@ export function renderNginxConf(options: EdgeConfig): string {
     EDGE_LISTEN: options.listen,
     SYNC_LISTEN: options.syncListen,
     ADMIN_HOST: options.adminHost,
-    ADMIN_MAX_BODY: "16m",
+    // As large as the control plane's IMPORT_LIMIT_BYTES default, so a bulk import fits.
+    ADMIN_MAX_BODY: "64m",
     PROXY_CONNECT_TIMEOUT: options.proxyConnectTimeout ?? "5s",
     PROXY_READ_TIMEOUT: options.proxyReadTimeout ?? "60s",
     UPSTREAM_KEEPALIVE: String(options.upstreamKeepalive ?? 256),

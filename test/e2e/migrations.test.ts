@@ -49,6 +49,9 @@ describe("migrations through the TypeORM CLI", () => {
     await query(databaseUrl, `INSERT INTO "entries" VALUES ('a.test', 1, now(), now(), ARRAY['10.0.0.1:80', '10.0.0.2:80'])`);
 
     expect(npmRun("migration:revert").status).toBe(0);
+    await expect(columns("entry_changes")).resolves.toEqual(["backends", "changed_at", "host", "revision"]);
+
+    expect(npmRun("migration:revert").status).toBe(0);
     await expect(columns("entries")).resolves.toEqual(["backend", "created_at", "host", "revision", "updated_at"]);
     await expect(query(databaseUrl, `SELECT "backend" FROM "entries"`)).resolves.toEqual([{ backend: "10.0.0.1:80" }]);
 
@@ -58,6 +61,7 @@ describe("migrations through the TypeORM CLI", () => {
     expect(npmRun("migration:run").status).toBe(0);
     await expect(tables()).resolves.toEqual(["entries", "entry_changes", "migrations"]);
     await expect(columns("entries")).resolves.toEqual(["backends", "created_at", "host", "revision", "updated_at"]);
+    await expect(columns("entry_changes")).resolves.toEqual(["actor", "backends", "changed_at", "host", "old_backends", "revision"]);
   }, 120000);
 
   it("the entities and the migrations agree: migration:generate --check finds nothing to generate", () => {

@@ -2,6 +2,7 @@ import { registerAs } from "@nestjs/config";
 import { normalizeHost } from "../../../lua/src/set_backend/host";
 import { dataDir, loadOrCreateSecret } from "./data-dir";
 import { databaseUrl } from "./database";
+import { loadTokens, MIN_TOKEN_LENGTH } from "../auth/tokens";
 
 /**
  * Every setting of the control plane, read from the environment and checked
@@ -56,6 +57,8 @@ export const serverSettings = registerAs("server", () => {
     adminHost: adminHost.host,
     /** Largest admin request body, in bytes (1 MiB). */
     bodyLimitBytes: positiveInteger(env, "ADMIN_BODY_LIMIT_BYTES", 1024 * 1024),
+    /** Largest bulk import, in bytes: 64 MiB holds about a million NDJSON lines of typical entries. */
+    importLimitBytes: positiveInteger(env, "IMPORT_LIMIT_BYTES", 64 * 1024 * 1024),
   };
 });
 
@@ -66,10 +69,14 @@ export const databaseSettings = registerAs("database", () => ({
 export const authSettings = registerAs("auth", () => {
   const env = process.env;
   const token = env.ADMIN_TOKEN && env.ADMIN_TOKEN !== "" ? env.ADMIN_TOKEN : loadOrCreateSecret(dataDir(env), "admin-token");
-  if (token.length < 16) {
-    throw new SettingsError("ADMIN_TOKEN must be at least 16 characters");
+  if (token.length < MIN_TOKEN_LENGTH) {
+    throw new SettingsError(`ADMIN_TOKEN must be at least ${MIN_TOKEN_LENGTH} characters`);
   }
-  return { adminToken: token };
+  try {
+    return { adminToken: token, tokens: loadTokens(token, env) };
+  } catch (error) {
+    throw new SettingsError(error instanceof Error ? error.message : String(error));
+  }
 });
 
 export const edgeSettings = registerAs("edges", () => {

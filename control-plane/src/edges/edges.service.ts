@@ -47,19 +47,19 @@ export class EdgesService {
    * committed, so a failure is reported, not raised, and the edge's own pull
    * brings it up to date.
    */
-  async push(previous: number, changes: Change[]): Promise<PushOutcome[]> {
+  async push(previous: number, changes: Change[], timeoutMs = this.settings.confirmTimeoutMs): Promise<PushOutcome[]> {
     const batch: ChangeBatch = { previous, changes };
     const body = JSON.stringify(batch);
-    return Promise.all(this.settings.syncUrls.map((edge) => this.pushTo(edge, body)));
+    return Promise.all(this.settings.syncUrls.map((edge) => this.pushTo(edge, body, timeoutMs)));
   }
 
-  private async pushTo(edge: string, body: string): Promise<PushOutcome> {
+  private async pushTo(edge: string, body: string, timeoutMs: number): Promise<PushOutcome> {
     try {
       const response = await fetch(edge + EDGE_CHANGES_PATH, {
         method: "POST",
         headers: { "content-type": "application/json", [SYNC_SECRET_HEADER]: this.settings.syncSecret },
         body,
-        signal: AbortSignal.timeout(this.settings.confirmTimeoutMs),
+        signal: AbortSignal.timeout(timeoutMs),
       });
       const text = await response.text();
       if (!response.ok) {
@@ -67,7 +67,7 @@ export class EdgesService {
       }
       const result = JSON.parse(text) as ChangeBatchResult;
       if (result.errors.length > 0) {
-        return this.failed(edge, result.errors.join("; "));
+        return this.failed(edge, `${result.errors.length} change(s) refused, first: ${result.errors[0]}`);
       }
       return { edge, confirmed: true, revision: result.revision };
     } catch (error) {

@@ -1,8 +1,11 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Res } from "@nestjs/common";
-import type { Response } from "express";
-import { UpsertEntryDto } from "./dto/upsert-entry.dto";
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Req, Res } from "@nestjs/common";
+import type { Request, Response } from "express";
+import { Actor } from "../auth/actor.decorator";
+import { ApiError } from "../common/api-error";
+import { wholeNumber } from "../common/query";
+import { ReplaceEntryDto, UpsertEntryDto } from "./dto/upsert-entry.dto";
 import { EntriesService, WriteResult } from "./entries.service";
-import { EntryView, entryView } from "./entry.view";
+import { ChangeView, changeView, EntryView, entryView } from "./entry.view";
 
 /**
  * Header naming the edges that did not confirm a write in time, each with
@@ -10,6 +13,10 @@ import { EntryView, entryView } from "./entry.view";
  * The write is committed either way; those edges catch up by pulling.
  */
 export const LAGGING_EDGES_HEADER = "X-Set-Backend-Lagging-Edges";
+
+/** Entries per page of GET /entries.json when the client names no limit, and the most it may ask. */
+export const DEFAULT_PAGE_SIZE = 1000;
+export const MAX_PAGE_SIZE = 10000;
 
 function reportLaggingEdges(response: Response, result: WriteResult): void {
   const lagging = result.edges
@@ -20,22 +27,51 @@ function reportLaggingEdges(response: Response, result: WriteResult): void {
   }
 }
 
-/** The seed's REST API: /entries.json and /entries/<url_encoded_host>.json. */
+/** Sets `Link: <path?query>; rel="next"` with the request's own query, the cursor replaced. */
+function linkNext(request: Request, response: Response, cursorName: string, cursor: string): void {
+  const url = new URL(request.originalUrl, "http://set-backend");
+  url.searchParams.set(cursorName, cursor);
+  response.setHeader("Link", `<${url.pathname}${url.search}>; rel="next"`);
+}
+
+/** The seed's REST API: /entries.json and /entries/<url_encoded_host>.json, plus history. */
 @Controller()
 export class EntriesController {
   constructor(private readonly entries: EntriesService) {}
 
   @Post("entries.json")
-  async upsert(@Body() body: UpsertEntryDto, @Res({ passthrough: true }) response: Response): Promise<EntryView> {
-    const result = await this.entries.upsert(body.host, body.backend, body.backends);
+  async upsert(@Body() body: UpsertEntryDto, @Actor() actor: string, @Res({ passthrough: true }) response: Response): Promise<EntryView> {
+    const result = await this.entries.upsert(body.host, body.backend, body.backends, actor);
     response.status(result.created ? 201 : 200);
     reportLaggingEdges(response, result);
     return entryView(result.entry);
   }
 
+  /**
+   * All entries, as a plain JSON array ordered by host, DEFAULT_PAGE_SIZE at
+   * a time: a longer table continues at the `Link: <…>; rel="next"` URL.
+   * `?suffix=example.com` keeps example.com and the hosts below it.
+   */
   @Get("entries.json")
-  async index(): Promise<EntryView[]> {
-    return (await this.entries.findAll()).map(entryView);
+  async index(
+    @Query("limit") limit: string | undefined,
+    @Query("cursor") cursor: string | undefined,
+    @Query("suffix") suffix: string | undefined,
+    @Req() request: Request,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<EntryView[]> {
+    const size = Math.max(1, wholeNumber(limit, "limit", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE));
+    for (const [name, value] of [["cursor", cursor], ["suffix", suffix]] as const) {
+      if (value !== undefined && typeof value !== "string") {
+        throw new ApiError(400, "invalid_query", `${name} may be given once`);
+      }
+    }
+    const page = await this.entries.findPage(size, cursor, suffix);
+    if (page.length > size) {
+      page.length = size;
+      linkNext(request, response, "cursor", page[size - 1]?.host ?? "");
+    }
+    return page.map(entryView);
   }
 
   @Get("entries/:host.json")
@@ -43,9 +79,45 @@ export class EntriesController {
     return entryView(await this.entries.findOne(host));
   }
 
+  /** Replace: idempotent, 201 when it created the entry, 200 when it replaced it. */
+  @Put("entries/:host.json")
+  async replace(
+    @Param("host") host: string,
+    @Body() body: ReplaceEntryDto,
+    @Actor() actor: string,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<EntryView> {
+    const result = await this.entries.upsert(host, body.backend, body.backends, actor);
+    response.status(result.created ? 201 : 200);
+    reportLaggingEdges(response, result);
+    return entryView(result.entry);
+  }
+
   @Delete("entries/:host.json")
   @HttpCode(204)
-  async remove(@Param("host") host: string, @Res({ passthrough: true }) response: Response): Promise<void> {
-    reportLaggingEdges(response, await this.entries.remove(host));
+  async remove(@Param("host") host: string, @Actor() actor: string, @Res({ passthrough: true }) response: Response): Promise<void> {
+    reportLaggingEdges(response, await this.entries.remove(host, actor));
+  }
+
+  @Get("entries/:host/history.json")
+  async history(@Param("host") host: string): Promise<ChangeView[]> {
+    return (await this.entries.history(host)).map(changeView);
+  }
+
+  /** Every change after `since`, oldest first, paged like the index (cursor: `since`). */
+  @Get("changes.json")
+  async changes(
+    @Query("since") since: string | undefined,
+    @Query("limit") limit: string | undefined,
+    @Req() request: Request,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<ChangeView[]> {
+    const size = Math.max(1, wholeNumber(limit, "limit", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE));
+    const page = await this.entries.changes(wholeNumber(since, "since", 0, Number.MAX_SAFE_INTEGER), size);
+    if (page.length > size) {
+      page.length = size;
+      linkNext(request, response, "since", String(page[size - 1]?.revision ?? 0));
+    }
+    return page.map(changeView);
   }
 }

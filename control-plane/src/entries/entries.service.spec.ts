@@ -46,7 +46,7 @@ describe("EntriesService", () => {
   });
 
   it("creates an entry with a revision from the change log and pushes it with the secret", async () => {
-    const result = await service.upsert("Create.Example.com:8080", "localhost:3000");
+    const result = await service.upsert("Create.Example.com:8080", "localhost:3000", undefined, "spec");
     expect(result.created).toBe(true);
     expect(result.entry).toMatchObject({ host: "create.example.com", backends: ["localhost:3000"] });
     const [change] = await query<{ revision: string; backends: string[] }>(
@@ -64,8 +64,8 @@ describe("EntriesService", () => {
   });
 
   it("updates in place: a new revision, the same created time", async () => {
-    const first = await service.upsert("update.example.com", "10.0.0.1:80");
-    const second = await service.upsert("update.example.com", "10.0.0.2:80");
+    const first = await service.upsert("update.example.com", "10.0.0.1:80", undefined, "spec");
+    const second = await service.upsert("update.example.com", "10.0.0.2:80", undefined, "spec");
     expect(second.created).toBe(false);
     expect(second.entry.revision).toBeGreaterThan(first.entry.revision);
     expect(second.entry.createdAt.toISOString()).toBe(first.entry.createdAt.toISOString());
@@ -73,24 +73,24 @@ describe("EntriesService", () => {
   });
 
   it("stores several backends in order, and refuses duplicates, an empty list, or both forms at once", async () => {
-    const result = await service.upsert("several.example.com", undefined, ["10.0.0.1:80", "Files.Example:81"]);
+    const result = await service.upsert("several.example.com", undefined, ["10.0.0.1:80", "Files.Example:81"], "spec");
     expect(result.entry.backends).toEqual(["10.0.0.1:80", "files.example:81"]);
     expect(edge.pushes.at(-1)?.body.changes).toEqual([{ host: "several.example.com", backends: ["10.0.0.1:80", "files.example:81"], revision: result.entry.revision }]);
     const before = await service.currentRevision();
-    await expect(service.upsert("several.example.com", undefined, ["10.0.0.1:80", "10.0.0.1:80"])).rejects.toMatchObject({ status: 400 });
-    await expect(service.upsert("several.example.com", undefined, [])).rejects.toMatchObject({ status: 400 });
-    await expect(service.upsert("several.example.com", "10.0.0.1:80", ["10.0.0.2:80"])).rejects.toMatchObject({ status: 400 });
-    await expect(service.upsert("several.example.com", undefined, undefined)).rejects.toMatchObject({ status: 400 });
+    await expect(service.upsert("several.example.com", undefined, ["10.0.0.1:80", "10.0.0.1:80"], "spec")).rejects.toMatchObject({ status: 400 });
+    await expect(service.upsert("several.example.com", undefined, [], "spec")).rejects.toMatchObject({ status: 400 });
+    await expect(service.upsert("several.example.com", "10.0.0.1:80", ["10.0.0.2:80"], "spec")).rejects.toMatchObject({ status: 400 });
+    await expect(service.upsert("several.example.com", undefined, undefined, "spec")).rejects.toMatchObject({ status: 400 });
     await expect(service.currentRevision()).resolves.toBe(before);
   });
 
   it("stores a wildcard host", async () => {
-    const result = await service.upsert("*.Wild.Example.com", "10.0.0.1:80");
+    const result = await service.upsert("*.Wild.Example.com", "10.0.0.1:80", undefined, "spec");
     expect(result.entry.host).toBe("*.wild.example.com");
   });
 
   it("names the edges that did not confirm, and still commits", async () => {
-    const result = await service.upsert("lag.example.com", "10.0.0.1:80");
+    const result = await service.upsert("lag.example.com", "10.0.0.1:80", undefined, "spec");
     expect(result.edges).toEqual([
       { edge: edge.url, confirmed: true, revision: result.entry.revision },
       { edge: deadEdgeUrl, confirmed: false, error: expect.any(String) },
@@ -99,9 +99,9 @@ describe("EntriesService", () => {
   });
 
   it("deletes with a tombstone in the change log and pushes a change without a backend", async () => {
-    await service.upsert("delete.example.com", "10.0.0.1:80");
+    await service.upsert("delete.example.com", "10.0.0.1:80", undefined, "spec");
     edge.pushes.length = 0;
-    await service.remove("delete.example.com");
+    await service.remove("delete.example.com", "spec");
     const changes = await query<{ backends: string[] | null }>(
       databaseUrl,
       `SELECT "backends" FROM "entry_changes" WHERE "host" = $1 ORDER BY "revision"`,
@@ -114,7 +114,7 @@ describe("EntriesService", () => {
 
   it("answers 404 when deleting a host that has no entry, and records no change", async () => {
     const before = await service.currentRevision();
-    await expect(service.remove("absent.example.com")).rejects.toMatchObject({ status: 404, response: { error: "not_found" } });
+    await expect(service.remove("absent.example.com", "spec")).rejects.toMatchObject({ status: 404, response: { error: "not_found" } });
     await expect(service.currentRevision()).resolves.toBe(before);
   });
 
@@ -124,7 +124,7 @@ describe("EntriesService", () => {
     ["the admin host", "L.IO", "10.0.0.1:80", 422],
   ])("refuses %s and stores nothing", async (_name, host, backend, status) => {
     const before = await service.currentRevision();
-    await expect(service.upsert(host, backend)).rejects.toMatchObject({ status });
+    await expect(service.upsert(host, backend, undefined, "spec")).rejects.toMatchObject({ status });
     await expect(service.currentRevision()).resolves.toBe(before);
     expect(edge.pushes).toEqual([]);
   });

@@ -9,6 +9,7 @@ import { EdgesService, PushOutcome } from "../edges/edges.service";
 import { EntryChange } from "./entry-change.entity";
 import { Entry } from "./entry.entity";
 import { checkBackends, checkHost } from "./host-rules";
+import { ImportFormat, parseImport } from "./import-formats";
 
 /**
  * Every write takes this transaction-level advisory lock first, so revisions
@@ -21,6 +22,20 @@ export interface WriteResult {
   /** One outcome per edge: confirmed, or why not. */
   edges: PushOutcome[];
 }
+
+export interface ImportResult extends WriteResult {
+  dry_run: boolean;
+  total: number;
+  created: number;
+  updated: number;
+  /** Table revision after the import (the database's, unchanged on a dry run). */
+  revision: number;
+}
+
+/** Most errors an import reports; the rest are counted. */
+const MAX_REPORTED_ERRORS = 1000;
+/** An import is pushed to edges as one batch and waits longer for them than a single write does. */
+const IMPORT_CONFIRM_TIMEOUT_MS = 60000;
 
 export interface UpsertResult extends WriteResult {
   entry: Entry;
@@ -46,7 +61,7 @@ export class EntriesService {
   ) {}
 
   /** Create or update; answers once the edges confirmed or the wait ran out. */
-  async upsert(rawHost: string, backend: string | undefined, backendList?: string[]): Promise<UpsertResult> {
+  async upsert(rawHost: string, backend: string | undefined, backendList: string[] | undefined, actor: string): Promise<UpsertResult> {
     const host = this.hostOrThrow(rawHost);
     if (host === this.server.adminHost) {
       throw new ApiError(422, "reserved_host", `'${host}' is the admin host and cannot be routed`);
@@ -60,7 +75,7 @@ export class EntriesService {
     }
     const { entry, created, previous } = await this.write(async (manager) => {
       const existing = await manager.findOne(Entry, { where: { host } });
-      const change = await this.recordChange(manager, host, backends.value);
+      const change = await this.recordChange(manager, host, backends.value, actor, existing?.backends ?? null);
       const now = change.changedAt;
       const saved = await manager.save(Entry, {
         host,
@@ -76,14 +91,14 @@ export class EntriesService {
   }
 
   /** Delete; 404 when the host has no entry. */
-  async remove(rawHost: string): Promise<WriteResult> {
+  async remove(rawHost: string, actor: string): Promise<WriteResult> {
     const host = this.hostOrThrow(rawHost);
     const change = await this.write(async (manager) => {
       const existing = await manager.findOne(Entry, { where: { host } });
       if (existing === null) {
         throw new ApiError(404, "not_found", `no entry for host '${host}'`);
       }
-      const recorded = await this.recordChange(manager, host, null);
+      const recorded = await this.recordChange(manager, host, null, actor, existing.backends);
       await manager.delete(Entry, { host });
       return recorded;
     });
@@ -100,8 +115,157 @@ export class EntriesService {
     return entry;
   }
 
-  async findAll(): Promise<Entry[]> {
+  /**
+   * One page of entries ordered by host, after `cursor` (a host), optionally
+   * only hosts at or below `suffix`. Keyset paging: an entry that exists for
+   * the whole walk is listed exactly once, whatever is written meanwhile.
+   * Returns one entry more than asked when there is a next page.
+   */
+  async findPage(limit: number, cursor?: string, suffix?: string): Promise<Entry[]> {
+    let normalizedSuffix: string | undefined;
+    if (suffix !== undefined) {
+      const checked = checkHost(suffix);
+      if (checked.error !== undefined || checked.value.startsWith("*")) {
+        throw new ApiError(400, "invalid_query", `suffix must be a host name: ${checked.error ?? "no wildcard"}`);
+      }
+      normalizedSuffix = checked.value;
+    }
+    return this.read((manager) => {
+      const query = manager.createQueryBuilder(Entry, "entry").orderBy("entry.host", "ASC").limit(limit + 1);
+      if (cursor !== undefined) {
+        query.andWhere("entry.host > :cursor", { cursor });
+      }
+      if (normalizedSuffix !== undefined) {
+        query.andWhere("(entry.host = :suffix OR entry.host LIKE :below)", { suffix: normalizedSuffix, below: `%.${normalizedSuffix}` });
+      }
+      return query.getMany();
+    });
+  }
+
+  /**
+   * Imports entries: every line is checked first, and any error refuses the
+   * whole import (422, every error listed by line). Otherwise all entries are
+   * written in one transaction, each with its change in the log, and pushed
+   * to the edges as one batch; the call answers once they have it.
+   */
+  async importEntries(format: ImportFormat, text: string, actor: string, dryRun: boolean): Promise<ImportResult> {
+    const parsed = parseImport(format, text);
+    const errors = [...parsed.errors];
+    const hosts: string[] = [];
+    const backendLists: string[] = [];
+    const seen = new Map<string, number>();
+    for (const item of parsed.items) {
+      const where = `line ${item.line}`;
+      if (item.unknownFields.length > 0) {
+        errors.push(`${where}: unknown field(s) ${item.unknownFields.join(", ")}`);
+        continue;
+      }
+      if (typeof item.host !== "string") {
+        errors.push(`${where}: host must be a string`);
+        continue;
+      }
+      const host = checkHost(item.host);
+      if (host.error !== undefined) {
+        errors.push(`${where}: host '${item.host}': ${host.error}`);
+        continue;
+      }
+      if (host.value === this.server.adminHost) {
+        errors.push(`${where}: '${host.value}' is the admin host and cannot be routed`);
+        continue;
+      }
+      if ((item.backend === undefined) === (item.backends === undefined)) {
+        errors.push(`${where}: give either 'backend' or 'backends'`);
+        continue;
+      }
+      const list = item.backends ?? [item.backend];
+      if (!Array.isArray(list) || !list.every((backend) => typeof backend === "string")) {
+        errors.push(`${where}: backends must be strings`);
+        continue;
+      }
+      const backends = checkBackends(list as string[]);
+      if (backends.error !== undefined) {
+        errors.push(`${where}: ${backends.error}`);
+        continue;
+      }
+      const first = seen.get(host.value);
+      if (first !== undefined) {
+        errors.push(`${where}: host '${host.value}' is already on line ${first}`);
+        continue;
+      }
+      seen.set(host.value, item.line);
+      hosts.push(host.value);
+      backendLists.push(JSON.stringify(backends.value));
+    }
+    if (errors.length > 0) {
+      const reported = errors.slice(0, MAX_REPORTED_ERRORS);
+      if (errors.length > reported.length) {
+        reported.push(`... and ${errors.length - reported.length} more`);
+      }
+      throw new ApiError(422, "invalid_import", `${errors.length} problem(s); nothing was imported`, reported);
+    }
+    if (hosts.length === 0) {
+      throw new ApiError(422, "invalid_import", "the import has no entries; nothing was imported");
+    }
+    if (dryRun) {
+      const existing = await this.read((manager) => manager.createQueryBuilder(Entry, "entry").where("entry.host IN (:...hosts)", { hosts }).getCount());
+      return { dry_run: true, total: hosts.length, created: hosts.length - existing, updated: existing, revision: await this.currentRevision(), edges: [] };
+    }
+    const { previous, changes, created } = await this.write(async (manager) => {
+      const before = await this.currentRevision(manager);
+      // One statement per table, whatever the size: 100,000 round trips would take minutes.
+      const rows: Array<{ revision: string; host: string; backends: string[]; inserted: boolean }> = await manager.query(
+        `WITH input AS (
+           SELECT "host", ARRAY(SELECT json_array_elements_text("list"::json)) AS "backends", "position"
+           FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t("host", "list", "position")),
+         changes AS (
+           INSERT INTO "entry_changes" ("host", "backends", "actor", "old_backends")
+           SELECT input."host", input."backends", $3, entries."backends"
+           FROM input LEFT JOIN "entries" ON entries."host" = input."host"
+           ORDER BY input."position"
+           RETURNING "revision", "host", "backends", "changed_at")
+         INSERT INTO "entries" ("host", "backends", "revision", "created_at", "updated_at")
+         SELECT "host", "backends", "revision", "changed_at", "changed_at" FROM changes
+         ON CONFLICT ("host") DO UPDATE SET "backends" = EXCLUDED."backends", "revision" = EXCLUDED."revision", "updated_at" = EXCLUDED."updated_at"
+         RETURNING "revision", "host", "backends", (xmax = 0) AS "inserted"`,
+        [hosts, backendLists, actor],
+      );
+      const changes: Change[] = rows
+        .map((row) => ({ host: row.host, backends: row.backends, revision: Number(row.revision) }))
+        .sort((a, b) => a.revision - b.revision);
+      if ((changes.at(-1)?.revision ?? 0) > MAX_REVISION) {
+        throw new ApiError(507, "revisions_exhausted", "the change log has used every revision an edge can store");
+      }
+      return { previous: before, changes, created: rows.filter((row) => row.inserted).length };
+    });
+    const edges = await this.edges.push(previous, changes, IMPORT_CONFIRM_TIMEOUT_MS);
+    return {
+      dry_run: false,
+      total: changes.length,
+      created,
+      updated: changes.length - created,
+      revision: changes.at(-1)?.revision ?? previous,
+      edges,
+    };
+  }
+
+  /** Every entry, ordered by host, for an export. */
+  async exportEntries(): Promise<Entry[]> {
     return this.read((manager) => manager.find(Entry, { order: { host: "ASC" } }));
+  }
+
+  /** Every recorded change of one host, oldest first. */
+  async history(rawHost: string): Promise<EntryChange[]> {
+    const host = this.hostOrThrow(rawHost);
+    const changes = await this.read((manager) => manager.find(EntryChange, { where: { host }, order: { revision: "ASC" } }));
+    if (changes.length === 0) {
+      throw new ApiError(404, "not_found", `no change recorded for host '${host}'`);
+    }
+    return changes;
+  }
+
+  /** The global feed: changes after revision `since`, oldest first, one more than asked when there is more. */
+  async changes(since: number, limit: number): Promise<EntryChange[]> {
+    return this.read((manager) => manager.find(EntryChange, { where: { revision: MoreThan(since) }, order: { revision: "ASC" }, take: limit + 1 }));
   }
 
   /** The whole table at one revision, for an edge that (re)starts. */
@@ -164,11 +328,17 @@ export class EntriesService {
    * current head is the change just before this one (`previous`), which is
    * what lets an edge notice a push it missed.
    */
-  private async recordChange(manager: EntityManager, host: string, backends: string[] | null): Promise<EntryChange & { previous: number }> {
+  private async recordChange(
+    manager: EntityManager,
+    host: string,
+    backends: string[] | null,
+    actor: string,
+    oldBackends: string[] | null,
+  ): Promise<EntryChange & { previous: number }> {
     const previous = await this.currentRevision(manager);
     const rows: Array<{ revision: string; changed_at: Date }> = await manager.query(
-      `INSERT INTO "entry_changes" ("host", "backends") VALUES ($1, $2) RETURNING "revision", "changed_at"`,
-      [host, backends],
+      `INSERT INTO "entry_changes" ("host", "backends", "actor", "old_backends") VALUES ($1, $2, $3, $4) RETURNING "revision", "changed_at"`,
+      [host, backends, actor, oldBackends],
     );
     const row = rows[0];
     if (row === undefined) {
@@ -178,7 +348,7 @@ export class EntriesService {
     if (revision > MAX_REVISION) {
       throw new ApiError(507, "revisions_exhausted", "the change log has used every revision an edge can store");
     }
-    return { revision, host, backends, changedAt: row.changed_at, previous };
+    return { revision, host, backends, changedAt: row.changed_at, actor, oldBackends, previous };
   }
 
   private async write<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {

@@ -22,4 +22,12 @@ export class EntryChange {
 
   @Column({ name: "changed_at", type: "timestamptz", default: () => "now()" })
   changedAt: Date;
+
+  /** Name of the token that made the change; null for changes older than the history. */
+  @Column({ type: "varchar", length: 64, nullable: true })
+  actor: string | null;
+
+  /** The backends before the change; null when the host had no entry. */
+  @Column({ name: "old_backends", type: "text", array: true, nullable: true })
+  oldBackends: string[] | null;
 }

@@ -2,19 +2,9 @@ import { Controller, Get, Query, UseGuards } from "@nestjs/common";
 import { CHANGES_PAGE_LIMIT, CHANGES_PATH, ChangesPage, Snapshot, SNAPSHOT_PATH } from "../../../lua/src/set_backend/contract";
 import { Public } from "../auth/public.decorator";
 import { ApiError } from "../common/api-error";
+import { wholeNumber } from "../common/query";
 import { SyncSecretGuard } from "../edges/sync-secret.guard";
 import { EntriesService } from "./entries.service";
-
-function wholeNumber(raw: string | undefined, name: string, fallback: number, max: number): number {
-  if (raw === undefined) {
-    return fallback;
-  }
-  const value = Number(raw);
-  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value > max) {
-    throw new ApiError(400, "invalid_query", `${name} must be a whole number from 0 to ${max}`);
-  }
-  return value;
-}
 
 /** What edges pull: the whole table when they start, the changes since their revision afterwards. */
 @Public()

@@ -135,9 +135,7 @@ function pullChanges(): LuaMultiReturn<[number, undefined] | [undefined, string]
       return $multi(undefined, lockErr);
     }
     if (result.errors.length > 0) {
-      for (const error of result.errors) {
-        ngx.log(ngx.ERR, "[sync] pulled change refused: ", error);
-      }
+      ngx.log(ngx.ERR, "[sync] pulled change refused: ", result.errors[0], " (", result.errors.length, " refused in this page)");
       return $multi(undefined, result.errors.length + " pulled changes refused, first: " + result.errors[0]);
     }
     markSynced("control-plane");

@@ -99,9 +99,10 @@ function applyPush(): void {
     fail(500, "apply_failed", "push not applied: " + lockErr);
     return;
   }
-  for (const error of result.errors) {
-    ngx.log(ngx.ERR, "[sync] change refused: ", error);
-    recordError(error);
+  if (result.errors.length > 0) {
+    // One line per push, however many changes it refused: a full dict refuses thousands.
+    ngx.log(ngx.ERR, "[sync] change refused: ", result.errors[0], " (", result.errors.length, " refused in this push)");
+    recordError(result.errors[0] as string);
   }
   meta.safe_set(META_KEY_LAST_SYNC_AT, ngx.now());
   if (!result.contiguous) {

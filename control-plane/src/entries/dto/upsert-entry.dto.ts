@@ -19,17 +19,8 @@ function Satisfies(check: (value: string) => { error?: string }, options?: Valid
   };
 }
 
-/**
- * Body of POST /entries.json, the seed's Create/Update call: a host and
- * either `backend` (the seed's form) or `backends` (several), not both.
- */
-export class UpsertEntryDto {
-  @IsString()
-  @IsNotEmpty()
-  @MaxLength(1000)
-  @Satisfies(checkHost)
-  host: string;
-
+/** Either `backend` (the seed's form) or `backends` (several), not both; the service checks "exactly one". */
+export class BackendsDto {
   @IsOptional()
   @IsString()
   @IsNotEmpty()
@@ -46,3 +37,15 @@ export class UpsertEntryDto {
   @Satisfies(checkBackend, { each: true })
   backends?: string[];
 }
+
+/** Body of POST /entries.json, the seed's Create/Update call. */
+export class UpsertEntryDto extends BackendsDto {
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(1000)
+  @Satisfies(checkHost)
+  host: string;
+}
+
+/** Body of PUT /entries/<host>.json: the host is in the path. */
+export class ReplaceEntryDto extends BackendsDto {}
