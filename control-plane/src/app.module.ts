@@ -10,6 +10,9 @@ import { dataSourceOptions } from "./data-source";
 import { EdgesModule } from "./edges/edges.module";
 import { EntriesModule } from "./entries/entries.module";
 import { HealthModule } from "./health/health.module";
+import { MetricsModule } from "./metrics/metrics.module";
+import { RequestMetricsMiddleware } from "./metrics/request-metrics.middleware";
+import { LoggerModule } from "nestjs-pino";
 
 @Module({
   imports: [
@@ -26,6 +29,16 @@ import { HealthModule } from "./health/health.module";
         retryAttempts: 0,
       }),
     }),
+    LoggerModule.forRoot({
+      pinoHttp: {
+        level: process.env.LOG_LEVEL || "info",
+        // Tokens and the sync secret never reach a log.
+        redact: ["req.headers.authorization", 'req.headers["x-set-backend-secret"]'],
+        // Health checks and scrapes would drown the admin actions.
+        autoLogging: { ignore: (request) => ["/healthz", "/readyz", "/metrics"].includes(request.url ?? "") },
+      },
+    }),
+    MetricsModule,
     AuthModule,
     EdgesModule,
     EntriesModule,
@@ -35,6 +48,7 @@ import { HealthModule } from "./health/health.module";
 export class AppModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
     const importRoute = { path: IMPORT_PATH, method: RequestMethod.POST };
+    consumer.apply(RequestMetricsMiddleware).forRoutes({ path: "*path", method: RequestMethod.ALL });
     consumer.apply(TextBodyMiddleware).forRoutes(importRoute);
     consumer.apply(JsonBodyMiddleware).exclude(importRoute).forRoutes({ path: "*path", method: RequestMethod.ALL });
   }

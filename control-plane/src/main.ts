@@ -1,21 +1,35 @@
 import "reflect-metadata";
-import { Logger, ValidationPipe } from "@nestjs/common";
+import { INestApplication, Logger, ValidationPipe } from "@nestjs/common";
+import { DocumentBuilder, SwaggerModule } from "@nestjs/swagger";
 import { ConfigType } from "@nestjs/config";
 import { NestFactory } from "@nestjs/core";
 import { getDataSourceToken } from "@nestjs/typeorm";
 import { DataSource } from "typeorm";
+import { Logger as PinoLogger } from "nestjs-pino";
 import { AppModule } from "./app.module";
 import { ApiErrorFilter } from "./common/api-error.filter";
 import { runMigrations } from "./migrate";
 import { serverSettings } from "./config/settings";
 
+/** The OpenAPI document, generated from the controllers and DTOs, at /docs (UI) and /docs-json. */
+export function setUpOpenApi(app: INestApplication): void {
+  const config = new DocumentBuilder()
+    .setTitle("set-backend admin API")
+    .setDescription("Routes every HTTP request to its backend by Host. Served by the edge on the admin host (l.io by default).")
+    .addBearerAuth()
+    .build();
+  SwaggerModule.setup("docs", app, SwaggerModule.createDocument(app, config));
+}
+
 export async function bootstrap(): Promise<void> {
   const logger = new Logger("control-plane");
-  const app = await NestFactory.create(AppModule, { bodyParser: false });
+  const app = await NestFactory.create(AppModule, { bodyParser: false, bufferLogs: true });
+  app.useLogger(app.get(PinoLogger));
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   app.useGlobalFilters(new ApiErrorFilter());
   app.enableShutdownHooks();
   app.getHttpAdapter().getInstance().disable("x-powered-by");
+  setUpOpenApi(app);
   await runMigrations(app.get<DataSource>(getDataSourceToken()), logger);
   const server = app.get<ConfigType<typeof serverSettings>>(serverSettings.KEY);
   await app.listen(server.port, server.host);

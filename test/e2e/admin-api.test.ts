@@ -254,6 +254,45 @@ describe("the admin API", () => {
     });
   });
 
+  describe("observability", () => {
+    it("serves the OpenAPI document generated from the code at /docs, without a token", async () => {
+      const ui = await stack.admin("GET", "/docs", undefined, null);
+      expect(ui.status).toBe(200);
+      expect(ui.body).toContain("swagger");
+      const document = JSON.parse((await stack.admin("GET", "/docs-json", undefined, null)).body) as { paths: Record<string, Record<string, unknown>> };
+      expect(Object.keys(document.paths)).toEqual(
+        expect.arrayContaining(["/entries.json", "/entries/{host}.json", "/entries/{host}/history.json", "/changes.json", "/entries/import", "/entries/export", "/healthz", "/readyz"]),
+      );
+      expect(Object.keys(document.paths["/entries/{host}.json"] ?? {}).sort()).toEqual(["delete", "get", "put"]);
+      expect(JSON.stringify(document)).not.toContain("/internal/");
+    });
+
+    it("exports Prometheus metrics behind a token: requests by route, write latency, push lag per edge, table size", async () => {
+      expect((await stack.admin("GET", "/metrics", undefined, null)).status).toBe(401);
+      const text = (await as(READER, "GET", "/metrics")).body;
+      expect(text).toMatch(/^set_backend_admin_requests_total\{route="\/entries\/:host\.json",method="PUT",status="201"\} \d+$/m);
+      expect(text).toMatch(/^set_backend_write_duration_seconds_count\{operation="upsert"\} \d+$/m);
+      expect(text).toMatch(/^set_backend_edge_push_duration_seconds_count\{edge="http:\/\/127\.0\.0\.1:\d+",outcome="confirmed"\} \d+$/m);
+      expect(text).toMatch(/^set_backend_edge_last_confirmed_push_timestamp_seconds\{edge="http:\/\/127\.0\.0\.1:\d+"\} \d+/m);
+      const entries = Number((await query<{ n: string }>(stack.databaseUrl, `SELECT count(*) AS n FROM "entries"`))[0]?.n);
+      expect(text).toMatch(new RegExp(`^set_backend_table_entries ${entries}$`, "m"));
+    });
+
+    it("logs every admin action and every push as JSON, with the actor and without tokens", async () => {
+      await as(OPS, "POST", "/entries.json", { host: "logged.admin.test", backend: "10.0.0.1:80" });
+      const log = () => readFileSync(join(stack.directory, "control-plane-0.log"), "utf8");
+      await waitUntil(() => log().includes('"host":"logged.admin.test"'), 5000, "the action to be logged");
+      const lines = log()
+        .split("\n")
+        .filter((line) => line.startsWith("{"))
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(lines).toContainEqual(expect.objectContaining({ event: "entry.upsert", actor: "ops", host: "logged.admin.test", created: true, lagging_edges: [] }));
+      expect(lines).toContainEqual(expect.objectContaining({ event: "push", changes: 1, edges: [expect.objectContaining({ confirmed: true })] }));
+      expect(log()).not.toContain(OPS);
+      expect(log()).not.toContain(stack.adminToken);
+    });
+  });
+
   it("does not leak whether a host exists to a request without a token", async () => {
     const response = await httpRequest(`${stack.edgeUrl()}/entries/put.test.json`, { headers: { host: ADMIN_HOST } });
     expect(response.status).toBe(401);

@@ -9,6 +9,7 @@ import {
   SYNC_SECRET_HEADER,
 } from "../../../lua/src/set_backend/contract";
 import { edgeSettings } from "../config/settings";
+import { MetricsService } from "../metrics/metrics.service";
 import type { EdgeSettings } from "../config/settings";
 
 /** What one edge said about one push. */
@@ -35,7 +36,10 @@ function describeFetchError(error: unknown): string {
 export class EdgesService {
   private readonly logger = new Logger("edges");
 
-  constructor(@Inject(edgeSettings.KEY) private readonly settings: EdgeSettings) {}
+  constructor(
+    @Inject(edgeSettings.KEY) private readonly settings: EdgeSettings,
+    private readonly metrics: MetricsService,
+  ) {}
 
   get edgeUrls(): string[] {
     return this.settings.syncUrls;
@@ -50,7 +54,26 @@ export class EdgesService {
   async push(previous: number, changes: Change[], timeoutMs = this.settings.confirmTimeoutMs): Promise<PushOutcome[]> {
     const batch: ChangeBatch = { previous, changes };
     const body = JSON.stringify(batch);
-    return Promise.all(this.settings.syncUrls.map((edge) => this.pushTo(edge, body, timeoutMs)));
+    const outcomes = await Promise.all(
+      this.settings.syncUrls.map(async (edge) => {
+        const started = process.hrtime.bigint();
+        const outcome = await this.pushTo(edge, body, timeoutMs);
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        this.metrics.pushDuration.observe({ edge, outcome: outcome.confirmed ? "confirmed" : "failed" }, seconds);
+        if (outcome.confirmed) {
+          this.metrics.lastConfirmedPush.set({ edge }, Date.now() / 1000);
+        }
+        return { ...outcome, ms: Math.round(seconds * 1000) };
+      }),
+    );
+    this.logger.log({
+      event: "push",
+      changes: changes.length,
+      first_revision: changes[0]?.revision,
+      last_revision: changes.at(-1)?.revision,
+      edges: outcomes.map(({ edge, confirmed, ms, error }) => ({ edge, confirmed, ms, ...(error ? { error } : {}) })),
+    });
+    return outcomes.map(({ ms: _ms, ...outcome }) => outcome);
   }
 
   private async pushTo(edge: string, body: string, timeoutMs: number): Promise<PushOutcome> {

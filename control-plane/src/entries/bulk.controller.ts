@@ -1,3 +1,4 @@
+import { ApiBearerAuth } from "@nestjs/swagger";
 import { Body, Controller, Get, Post, Query, Res } from "@nestjs/common";
 import type { Response } from "express";
 import { Actor } from "../auth/actor.decorator";
@@ -19,6 +20,7 @@ function format(raw: string | undefined, fallback: ImportFormat): ImportFormat {
 }
 
 /** Bulk import (all or nothing, with a dry run) and export. */
+@ApiBearerAuth()
 @Controller()
 export class BulkController {
   constructor(private readonly entries: EntriesService) {}

@@ -1,3 +1,4 @@
+import { ApiBearerAuth } from "@nestjs/swagger";
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Req, Res } from "@nestjs/common";
 import type { Request, Response } from "express";
 import { Actor } from "../auth/actor.decorator";
@@ -35,6 +36,7 @@ function linkNext(request: Request, response: Response, cursorName: string, curs
 }
 
 /** The seed's REST API: /entries.json and /entries/<url_encoded_host>.json, plus history. */
+@ApiBearerAuth()
 @Controller()
 export class EntriesController {
   constructor(private readonly entries: EntriesService) {}

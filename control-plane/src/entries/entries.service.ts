@@ -1,4 +1,4 @@
-import { Inject, Injectable } from "@nestjs/common";
+import { Inject, Injectable, Logger } from "@nestjs/common";
 import { InjectDataSource } from "@nestjs/typeorm";
 import { DataSource, EntityManager, MoreThan, QueryFailedError } from "typeorm";
 import { Change, ChangesPage, MAX_REVISION, Snapshot } from "../../../lua/src/set_backend/contract";
@@ -6,6 +6,7 @@ import { ApiError } from "../common/api-error";
 import { serverSettings } from "../config/settings";
 import type { ServerSettings } from "../config/settings";
 import { EdgesService, PushOutcome } from "../edges/edges.service";
+import { MetricsService } from "../metrics/metrics.service";
 import { EntryChange } from "./entry-change.entity";
 import { Entry } from "./entry.entity";
 import { checkBackends, checkHost } from "./host-rules";
@@ -42,6 +43,12 @@ export interface UpsertResult extends WriteResult {
   created: boolean;
 }
 
+/** The loggable part of a write's result. */
+function summary(result: WriteResult): Record<string, unknown> {
+  const { edges: _edges, entry, ...rest } = result as WriteResult & { entry?: { host: string; revision: number } };
+  return entry ? { ...rest, host: entry.host, revision: entry.revision } : rest;
+}
+
 /**
  * Postgres error classes that mean "the server went away" rather than "this
  * query is wrong": 08 connection exception, 57P01-57P03 shutdown and
@@ -54,14 +61,34 @@ function isConnectionFailure(error: QueryFailedError): boolean {
 
 @Injectable()
 export class EntriesService {
+  private readonly logger = new Logger("entries");
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly edges: EdgesService,
     @Inject(serverSettings.KEY) private readonly server: ServerSettings,
+    private readonly metrics: MetricsService,
   ) {}
+
+  /**
+   * Times a write to its answer (edge confirmations included) and logs it as
+   * one structured admin action; failures are logged by the error filter.
+   */
+  private async action<T extends WriteResult>(operation: string, actor: string, fields: Record<string, unknown>, work: () => Promise<T>): Promise<T> {
+    const stop = this.metrics.writeDuration.startTimer({ operation });
+    const result = await work();
+    stop();
+    const lagging = result.edges.filter((edge) => !edge.confirmed).map((edge) => edge.edge);
+    this.logger.log({ event: `entry.${operation}`, actor, ...fields, ...summary(result), lagging_edges: lagging });
+    return result;
+  }
 
   /** Create or update; answers once the edges confirmed or the wait ran out. */
   async upsert(rawHost: string, backend: string | undefined, backendList: string[] | undefined, actor: string): Promise<UpsertResult> {
+    return this.action("upsert", actor, {}, () => this.doUpsert(rawHost, backend, backendList, actor));
+  }
+
+  private async doUpsert(rawHost: string, backend: string | undefined, backendList: string[] | undefined, actor: string): Promise<UpsertResult> {
     const host = this.hostOrThrow(rawHost);
     if (host === this.server.adminHost) {
       throw new ApiError(422, "reserved_host", `'${host}' is the admin host and cannot be routed`);
@@ -93,6 +120,10 @@ export class EntriesService {
   /** Delete; 404 when the host has no entry. */
   async remove(rawHost: string, actor: string): Promise<WriteResult> {
     const host = this.hostOrThrow(rawHost);
+    return this.action("delete", actor, { host }, () => this.doRemove(host, actor));
+  }
+
+  private async doRemove(host: string, actor: string): Promise<WriteResult> {
     const change = await this.write(async (manager) => {
       const existing = await manager.findOne(Entry, { where: { host } });
       if (existing === null) {
@@ -149,6 +180,10 @@ export class EntriesService {
    * to the edges as one batch; the call answers once they have it.
    */
   async importEntries(format: ImportFormat, text: string, actor: string, dryRun: boolean): Promise<ImportResult> {
+    return this.action("import", actor, { format }, () => this.doImport(format, text, actor, dryRun));
+  }
+
+  private async doImport(format: ImportFormat, text: string, actor: string, dryRun: boolean): Promise<ImportResult> {
     const parsed = parseImport(format, text);
     const errors = [...parsed.errors];
     const hosts: string[] = [];

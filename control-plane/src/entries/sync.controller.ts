@@ -1,3 +1,4 @@
+import { ApiExcludeController } from "@nestjs/swagger";
 import { Controller, Get, Query, UseGuards } from "@nestjs/common";
 import { CHANGES_PAGE_LIMIT, CHANGES_PATH, ChangesPage, Snapshot, SNAPSHOT_PATH } from "../../../lua/src/set_backend/contract";
 import { Public } from "../auth/public.decorator";
@@ -7,6 +8,7 @@ import { SyncSecretGuard } from "../edges/sync-secret.guard";
 import { EntriesService } from "./entries.service";
 
 /** What edges pull: the whole table when they start, the changes since their revision afterwards. */
+@ApiExcludeController()
 @Public()
 @UseGuards(SyncSecretGuard)
 @Controller()

@@ -1,4 +1,5 @@
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsNotEmpty, IsOptional, IsString, MaxLength, registerDecorator, ValidationOptions } from "class-validator";
+import { ApiProperty, ApiPropertyOptional } from "@nestjs/swagger";
 import { MAX_BACKENDS } from "../../../../lua/src/set_backend/contract";
 import { checkBackend, checkHost } from "../host-rules";
 
@@ -21,6 +22,7 @@ function Satisfies(check: (value: string) => { error?: string }, options?: Valid
 
 /** Either `backend` (the seed's form) or `backends` (several), not both; the service checks "exactly one". */
 export class BackendsDto {
+  @ApiPropertyOptional({ description: "One backend, host:port (the seed's form).", example: "localhost:3000" })
   @IsOptional()
   @IsString()
   @IsNotEmpty()
@@ -28,6 +30,7 @@ export class BackendsDto {
   @Satisfies(checkBackend)
   backend?: string;
 
+  @ApiPropertyOptional({ description: `1 to ${MAX_BACKENDS} backends; requests spread over them.`, example: ["10.0.0.1:80", "10.0.0.2:80"], type: [String] })
   @IsOptional()
   @IsArray()
   @ArrayMinSize(1)
@@ -40,6 +43,7 @@ export class BackendsDto {
 
 /** Body of POST /entries.json, the seed's Create/Update call. */
 export class UpsertEntryDto extends BackendsDto {
+  @ApiProperty({ description: "Host name or wildcard (*.example.com); case, port and a trailing dot are normalized.", example: "some.host.com" })
   @IsString()
   @IsNotEmpty()
   @MaxLength(1000)
