@@ -3,7 +3,7 @@ import { json } from "express";
 import type { NextFunction, Request, Response } from "express";
 import { serverSettings } from "../config/settings";
 import type { ServerSettings } from "../config/settings";
-import { ApiError } from "./api-error";
+import { runParser } from "./run-parser";
 
 /**
  * Reads every request body as JSON whatever its Content-Type: the seed's
@@ -19,17 +19,7 @@ export class JsonBodyMiddleware implements NestMiddleware {
   }
 
   async use(request: Request, response: Response, next: NextFunction): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.parse(request, response, (error?: unknown) => (error ? reject(error) : resolve()));
-    }).catch((error: { type?: string; message?: string }) => {
-      if (error.type === "entity.too.large") {
-        throw new ApiError(413, "body_too_large", "request body is larger than the limit");
-      }
-      if (error.type === "entity.parse.failed") {
-        throw new ApiError(400, "invalid_json", `request body is not valid JSON: ${error.message ?? ""}`.trim());
-      }
-      throw new ApiError(400, "unreadable_body", error.message ?? "request body cannot be read");
-    });
+    await runParser(this.parse, request, response, "request body is larger than the limit");
     next();
   }
 }

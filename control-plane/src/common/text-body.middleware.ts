@@ -3,7 +3,7 @@ import { text } from "express";
 import type { NextFunction, Request, Response } from "express";
 import { serverSettings } from "../config/settings";
 import type { ServerSettings } from "../config/settings";
-import { ApiError } from "./api-error";
+import { runParser } from "./run-parser";
 
 /** Reads the body as text, whatever its Content-Type, up to the import limit: for bulk imports. */
 @Injectable()
@@ -15,14 +15,7 @@ export class TextBodyMiddleware implements NestMiddleware {
   }
 
   async use(request: Request, response: Response, next: NextFunction): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.parse(request, response, (error?: unknown) => (error ? reject(error) : resolve()));
-    }).catch((error: { type?: string; message?: string }) => {
-      if (error.type === "entity.too.large") {
-        throw new ApiError(413, "body_too_large", "the import is larger than IMPORT_LIMIT_BYTES");
-      }
-      throw new ApiError(400, "unreadable_body", error.message ?? "request body cannot be read");
-    });
+    await runParser(this.parse, request, response, "the import is larger than IMPORT_LIMIT_BYTES");
     next();
   }
 }

@@ -15,6 +15,7 @@
  */
 import * as cjson from "cjson.safe";
 import { STATE_DIR } from "./config";
+import { readFile } from "./files";
 
 const SNAPSHOT_FILE = "snapshot.json";
 const JOURNAL_FILE = "journal.ndjson";
@@ -25,16 +26,6 @@ export function enabled(): boolean {
 
 function path(name: string): string {
   return STATE_DIR + "/" + name;
-}
-
-function readAll(file: string): string | undefined {
-  const [handle] = io.open(file, "r");
-  if (handle === undefined) {
-    return undefined;
-  }
-  const text = handle.read("*a") as string | undefined;
-  handle.close();
-  return text;
 }
 
 /** Replaces the snapshot with `body` and empties the journal. */
@@ -93,7 +84,7 @@ export function read(): LuaMultiReturn<[DiskTable, undefined] | [undefined, stri
   if (!enabled()) {
     return $multi(undefined, undefined);
   }
-  const body = readAll(path(SNAPSHOT_FILE));
+  const body = readFile(path(SNAPSHOT_FILE));
   if (body === undefined) {
     return $multi(undefined, undefined);
   }
@@ -103,7 +94,7 @@ export function read(): LuaMultiReturn<[DiskTable, undefined] | [undefined, stri
     return $multi(undefined, path(SNAPSHOT_FILE) + " is not a snapshot: " + (decodeErr ?? "wrong shape"));
   }
   const journal: Array<{ previous: number; changes: unknown[] }> = [];
-  const text = readAll(path(JOURNAL_FILE)) ?? "";
+  const text = readFile(path(JOURNAL_FILE)) ?? "";
   for (const [line] of string.gmatch(text, "[^\n]+")) {
     const [batch] = cjson.decode(line as string);
     const entry = batch as { previous?: unknown; changes?: unknown } | undefined;

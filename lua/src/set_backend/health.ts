@@ -5,18 +5,9 @@
  * expires). Shared by all workers through the health dict; losing this state
  * (LRU eviction, restart) only means a failing peer gets tried once more.
  */
-import { HEALTH_DICT } from "./contract";
 import { PASSIVE_FAIL_TIMEOUT_S, PASSIVE_MAX_FAILS } from "./config";
+import { health } from "./state";
 
-function sharedDict(name: string): NgxSharedDict {
-  const dict = ngx.shared[name];
-  if (dict === undefined) {
-    error("lua_shared_dict " + name + " is not declared in nginx.conf");
-  }
-  return dict;
-}
-
-const health = sharedDict(HEALTH_DICT);
 
 /** True while the peer "address:port" is being skipped. */
 export function isDown(key: string): boolean {

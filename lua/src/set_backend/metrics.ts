@@ -5,8 +5,8 @@
  * that dies within a second of its last flush are lost: acceptable for
  * rates, and a dashboard sees the restart anyway.
  */
-import { METRICS_DICT, META_KEY_LOADED_AT } from "./contract";
-import { meta, routes } from "./state";
+import { META_KEY_LOADED_AT } from "./contract";
+import { meta, metricsDict, routes } from "./state";
 import { tableRevision } from "./table";
 
 const FLUSH_INTERVAL_S = 1;
@@ -33,15 +33,6 @@ const COUNTER_KEYS = [
   "unresolvable",
 ];
 
-function sharedDict(name: string): NgxSharedDict {
-  const dict = ngx.shared[name];
-  if (dict === undefined) {
-    error("lua_shared_dict " + name + " is not declared in nginx.conf");
-  }
-  return dict;
-}
-
-const metricsDict = sharedDict(METRICS_DICT);
 
 /** Per worker: counts since the last flush, indexed as above (a Lua array, 1-based). */
 const counts = new LuaTable<number, number>();

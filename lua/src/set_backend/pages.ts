@@ -7,6 +7,7 @@
  */
 import * as cjson from "cjson.safe";
 import { PAGES_DIR } from "./config";
+import { readFile } from "./files";
 
 interface PageTemplates {
   html: string;
@@ -27,16 +28,6 @@ const TITLES: { [status: number]: string } = {
 /** Per worker: status -> templates. */
 const templates = new LuaTable<number, PageTemplates>();
 let defaultTemplates: PageTemplates = { html: FALLBACK_HTML, json: FALLBACK_JSON };
-
-function readFile(path: string): string | undefined {
-  const [file] = io.open(path, "r");
-  if (file === undefined) {
-    return undefined;
-  }
-  const text = file.read("*a") as string | undefined;
-  file.close();
-  return text;
-}
 
 /** Loads the templates from PAGES_DIR. Called from init_worker. */
 export function loadPages(): void {

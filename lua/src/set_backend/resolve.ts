@@ -7,6 +7,7 @@
  */
 import * as lrucache from "resty.lrucache";
 import { RESOLVERS } from "./config";
+import { readFile } from "./files";
 import { parseHostsFile, parseNameservers } from "./system_files";
 import { setHostsTable } from "./peer_cache";
 import { Peers } from "./peers";
@@ -46,16 +47,6 @@ function newCache(): lrucache.LruCache<string[]> {
 const dnsCache = newCache();
 /** Per worker, set at init_worker. */
 let nameservers: Array<[string, number]> = [];
-
-function readFile(path: string): string | undefined {
-  const [file] = io.open(path, "r");
-  if (file === undefined) {
-    return undefined;
-  }
-  const text = file.read("*a") as string | undefined;
-  file.close();
-  return text;
-}
 
 /** Reads /etc/hosts and the DNS servers into this worker. Called from init_worker. */
 export function loadResolvers(): void {
