@@ -14,7 +14,8 @@ describe("operator page templates", () => {
     writeFileSync(join(pages, "error.html"), "<p>custom {{status}} for {{host}} ({{reason}}, {{request_id}})</p>\n");
     writeFileSync(join(pages, "error.json"), '{"custom": true, "error": "{{reason}}", "host": "{{host}}"}\n');
     writeFileSync(join(pages, "404.html"), "<h1>nothing at {{host}}</h1>\n");
-    stack = await Stack.start({ edge: { pagesDir: pages } });
+    // The edge names its control plane "localhost" here, so its pulls resolve a name (from /etc/hosts).
+    stack = await Stack.start({ edge: { pagesDir: pages }, controlPlaneHostName: "localhost" });
   });
 
   afterAll(async () => {
@@ -23,6 +24,10 @@ describe("operator page templates", () => {
 
   afterEach(() => {
     expect(stack.unexpectedLogLines()).toEqual([]);
+  });
+
+  it("pulls its table from a control plane given by name", async () => {
+    expect(await stack.edgeStatus(0)).toMatchObject({ loaded: true, source: "control-plane" });
   });
 
   it("uses <status>.html for that status", async () => {

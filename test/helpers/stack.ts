@@ -40,6 +40,8 @@ export interface StackOptions {
   pushTo?: number[];
   /** Extra environment for the control planes. */
   controlPlaneEnv?: Record<string, string>;
+  /** How edges name the control plane: an address (default 127.0.0.1) or a host name. */
+  controlPlaneHostName?: string;
 }
 
 /**
@@ -80,7 +82,7 @@ export class Stack {
             prefix: join(directory, `edge${i}`),
             listen: `127.0.0.1:${port}`,
             syncListen: `127.0.0.1:${syncPort}`,
-            controlPlaneAddress: `127.0.0.1:${controlPlane.port}`,
+            controlPlaneAddress: `${options.controlPlaneHostName ?? "127.0.0.1"}:${controlPlane.port}`,
             adminHost: ADMIN_HOST,
             syncSecret: SYNC_SECRET,
             workerProcesses: 2,

@@ -19,21 +19,30 @@ export interface HttpResponse {
   body: string;
 }
 
-/** GETs baseUrl + path with extra headers. Runs only where cosockets are allowed (timers, content). */
+/**
+ * GETs baseUrl + path with extra headers, connecting to the address that
+ * `resolve` gives for the URL's host. Runs only where cosockets are allowed
+ * (timers, content).
+ */
 export function httpGet(
   baseUrl: string,
   path: string,
   headers: { [name: string]: string },
   timeoutMs: number,
+  resolve: (this: void, host: string) => LuaMultiReturn<[string, undefined] | [undefined, string]>,
 ): LuaMultiReturn<[HttpResponse, undefined] | [undefined, string]> {
   const [host, port, basePath] = parseUrl(baseUrl);
   if (host === undefined) {
     return $multi(undefined, port);
   }
+  const [address, resolveErr] = resolve(host);
+  if (address === undefined) {
+    return $multi(undefined, resolveErr);
+  }
   const prefix = basePath === "/" ? "" : basePath;
   const socket = ngx.socket.tcp();
   socket.settimeouts(timeoutMs, timeoutMs, timeoutMs);
-  const [connected, connectErr] = socket.connect(host, port);
+  const [connected, connectErr] = socket.connect(address, port);
   if (connected === undefined) {
     return $multi(undefined, "connect to " + host + ":" + port + " failed: " + connectErr);
   }

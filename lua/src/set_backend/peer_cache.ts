@@ -29,6 +29,11 @@ export function setHostsTable(table: LuaTable<string, string>): void {
   hostsTable = table;
 }
 
+/** The /etc/hosts address of a name, if it has one. */
+export function hostsAddress(name: string): string | undefined {
+  return hostsTable.get(string.lower(name));
+}
+
 /** Parsed peers for a stored value, from this worker's cache. */
 export function peersOf(value: string): LuaMultiReturn<[Peers, undefined] | [undefined, string]> {
   const [cached] = parsedCache.get(value);

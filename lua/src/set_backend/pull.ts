@@ -29,6 +29,7 @@ import { CONTROL_PLANE_URL, SYNC_INTERVAL_S, SYNC_SECRET } from "./config";
 import * as disk from "./disk";
 import { httpGet, HttpResponse } from "./http_client";
 import { withWriteLock } from "./lock";
+import { addressOf } from "./resolve";
 import { meta, routes } from "./state";
 import { recordError } from "./signals";
 import { applyBatch, loadSnapshot, tableRevision } from "./table";
@@ -47,7 +48,7 @@ const JOURNAL_COMPACT_RATIO = 1;
 function get(path: string, timeoutMs: number): LuaMultiReturn<[HttpResponse, undefined] | [undefined, string]> {
   const headers: { [name: string]: string } = {};
   headers[SYNC_SECRET_HEADER] = SYNC_SECRET;
-  return httpGet(CONTROL_PLANE_URL, path, headers, timeoutMs);
+  return httpGet(CONTROL_PLANE_URL, path, headers, timeoutMs, addressOf);
 }
 
 function markSynced(source: string): void {

@@ -9,7 +9,7 @@ import * as lrucache from "resty.lrucache";
 import { RESOLVERS } from "./config";
 import { readFile } from "./files";
 import { parseHostsFile, parseNameservers } from "./system_files";
-import { setHostsTable } from "./peer_cache";
+import { hostsAddress, setHostsTable } from "./peer_cache";
 import { Peers } from "./peers";
 
 const HOSTS_FILE = "/etc/hosts";
@@ -153,4 +153,26 @@ export function resolvePeers(peers: Peers): LuaMultiReturn<[Peers, undefined] | 
     return $multi(undefined, lastError);
   }
   return $multi(resolved, undefined);
+}
+
+const IPV4 = "^%d+%.%d+%.%d+%.%d+$";
+
+/**
+ * One address for a host the edge itself connects to (the control plane):
+ * an IP as it is, else /etc/hosts, else DNS. Cosockets given a name would
+ * need nginx's `resolver` directive; this uses the same resolvers as backends.
+ */
+export function addressOf(host: string): LuaMultiReturn<[string, undefined] | [undefined, string]> {
+  if (string.find(host, IPV4)[0] !== undefined || string.find(host, ":", 1, true)[0] !== undefined) {
+    return $multi(host, undefined);
+  }
+  const fromHosts = hostsAddress(host);
+  if (fromHosts !== undefined) {
+    return $multi(fromHosts, undefined);
+  }
+  const [addresses, err] = resolveName(host);
+  if (addresses === undefined || addresses[0] === undefined) {
+    return $multi(undefined, "cannot resolve '" + host + "': " + err);
+  }
+  return $multi(addresses[0], undefined);
 }
