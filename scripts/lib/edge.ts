@@ -80,7 +80,7 @@ function loadModuleLines(): string {
 }
 
 /** Fills openresty/nginx.conf.template; every ${NAME} must be known. */
-export function renderNginxConf(options: EdgeConfig): string {
+export function renderNginxConf(options: EdgeConfig, templateName = "nginx.conf.template"): string {
   const root = repoRoot();
   const values: Record<string, string> = {
     LOAD_MODULES: loadModuleLines(),
@@ -101,11 +101,11 @@ export function renderNginxConf(options: EdgeConfig): string {
     UPSTREAM_KEEPALIVE: String(options.upstreamKeepalive ?? 256),
     OPENRESTY_DIR: join(root, "openresty"),
   };
-  const template = readFileSync(join(root, "openresty", "nginx.conf.template"), "utf8");
+  const template = readFileSync(join(root, "openresty", templateName), "utf8");
   return template.replace(/\$\{([A-Z_]+)\}/g, (_, name: string) => {
     const value = values[name];
     if (value === undefined) {
-      throw new Error(`nginx.conf.template uses \${${name}}, which the renderer does not know`);
+      throw new Error(`${templateName} uses \${${name}}, which the renderer does not know`);
     }
     return value;
   });
@@ -117,6 +117,7 @@ export async function startEdge(options: EdgeOptions, echo = false): Promise<Man
     mkdirSync(join(options.prefix, folder), { recursive: true, mode: 0o755 });
   }
   const conf = join(options.prefix, "conf", "nginx.conf");
+  writeFileSync(join(options.prefix, "conf", "set_backend_http.conf"), renderNginxConf(options, "set_backend_http.conf.template"));
   writeFileSync(conf, renderNginxConf(options));
   const env = {
     ...process.env,
