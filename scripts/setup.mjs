@@ -23,8 +23,12 @@ const RUNTIME_PACKAGES = {
   // lua-resty-dns, which Debian installs as nginx.dns.resolver.
   "lua-nginx-dns": "/usr/share/lua/5.1/nginx/dns/resolver.lua",
 };
-/** The tests run the generated Lua under OpenResty's LuaJIT branch. Never Debian's `luajit`: it removes the nginx Lua module. */
-const TEST_PACKAGES = { luajit2: "/usr/bin/luajit" };
+/**
+ * The tests run the generated Lua under OpenResty's LuaJIT branch (never
+ * Debian's `luajit`: it removes the nginx Lua module), and check the compose
+ * load balancer's config with haproxy.
+ */
+const TEST_PACKAGES = { luajit2: "/usr/bin/luajit", haproxy: "/usr/sbin/haproxy" };
 /** `npm run bench` drives load with wrk. */
 const BENCH_PACKAGES = { wrk: "/usr/bin/wrk" };
 
