@@ -101,17 +101,31 @@ export class EntriesService {
       throw new ApiError(400, "invalid_backend", backends.error);
     }
     const { entry, created, previous } = await this.write(async (manager) => {
-      const existing = await manager.findOne(Entry, { where: { host } });
-      const change = await this.recordChange(manager, host, backends.value, actor, existing?.backends ?? null);
-      const now = change.changedAt;
-      const saved = await manager.save(Entry, {
-        host,
-        backends: backends.value,
-        revision: change.revision,
-        createdAt: existing?.createdAt ?? now,
-        updatedAt: now,
-      });
-      return { entry: saved, created: existing === null, previous: change.previous };
+      // One statement after the lock: the log's head, the change (with the
+      // backends it replaces), and the entry. Each round trip is spent with
+      // the write lock held, so they are worth counting.
+      const rows: Array<{ revision: string; created_at: Date; updated_at: Date; inserted: boolean; previous: string }> = await manager.query(
+        `WITH head AS (SELECT coalesce(max("revision"), 0) AS "previous" FROM "entry_changes"),
+         change AS (
+           INSERT INTO "entry_changes" ("host", "backends", "actor", "old_backends")
+           SELECT $1::varchar, $2::text[], $3::varchar, (SELECT "backends" FROM "entries" WHERE "host" = $1::varchar)
+           RETURNING "revision", "changed_at")
+         INSERT INTO "entries" ("host", "backends", "revision", "created_at", "updated_at")
+         SELECT $1::varchar, $2::text[], change."revision", change."changed_at", change."changed_at" FROM change
+         ON CONFLICT ("host") DO UPDATE SET "backends" = EXCLUDED."backends", "revision" = EXCLUDED."revision", "updated_at" = EXCLUDED."updated_at"
+         RETURNING "revision", "created_at", "updated_at", (xmax = 0) AS "inserted", (SELECT "previous" FROM head) AS "previous"`,
+        [host, backends.value, actor],
+      );
+      const row = rows[0];
+      if (row === undefined) {
+        throw new Error("upsert returned no row");
+      }
+      const revision = Number(row.revision);
+      if (revision > MAX_REVISION) {
+        throw new ApiError(507, "revisions_exhausted", "the change log has used every revision an edge can store");
+      }
+      const saved: Entry = { host, backends: backends.value, revision, createdAt: row.created_at, updatedAt: row.updated_at };
+      return { entry: saved, created: row.inserted, previous: Number(row.previous) };
     });
     const edges = await this.edges.push(previous, [{ host, backends: entry.backends, revision: entry.revision }]);
     return { entry, created, edges };
