@@ -133,6 +133,24 @@ describe("loading a snapshot", () => {
     expect(dicts.meta["entries"]?.value).toBe(3);
   });
 
+  it("checks a snapshot's entries with cheap patterns: wrong case, bad characters and a missing port are still refused", () => {
+    const { results, dicts } = runLua(TABLE, [
+      snapshot(9, [
+        { host: "Upper.com", backends: ip(1), revision: 1 },
+        { host: "a b.com", backends: ip(1), revision: 2 },
+        { host: "ok.com", backends: ["10.0.0.1"], revision: 3 },
+        { host: "ok.com", backends: ip(1), revision: 4, extra: true },
+      ]),
+    ]);
+    expect((results[0]?.value as { errors: string[] }).errors).toEqual([
+      expect.stringContaining("not a normalized host"),
+      expect.stringContaining("not a normalized host"),
+      expect.stringContaining("not host:port"),
+      expect.stringContaining("unknown field 'extra'"),
+    ]);
+    expect(dicts.routes).toEqual({});
+  });
+
   it("loads an empty snapshot as an empty table at its revision", () => {
     const { results, dicts } = runLua(TABLE, [snapshot(4, [])]);
     expect(results[0]?.value).toMatchObject({ revision: 4, applied: 0 });

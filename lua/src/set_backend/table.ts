@@ -25,8 +25,15 @@ import {
 import { normalizeHost } from "./host";
 import { parseBackend } from "./backend";
 
-/** Checks one decoded change from the wire; returns why it is refused, or nil. */
-export function changeError(raw: unknown): string | undefined {
+/**
+ * Checks one decoded change; returns why it is refused, or nil. `deep`
+ * applies the full host and backend rules (pushes and pulled changes);
+ * without it, a snapshot of a million entries from the control plane or from
+ * this edge's own disk gets shape checks and cheap patterns only, which keeps
+ * a cold start within seconds. Whatever a stored value holds, the request
+ * path parses it again (peers.ts) and answers 502 rather than fail.
+ */
+export function changeError(raw: unknown, deep = true): string | undefined {
   if (typeof raw !== "object") {
     return "change is not an object";
   }
@@ -40,8 +47,7 @@ export function changeError(raw: unknown): string | undefined {
   if (typeof host !== "string") {
     return "change has no host";
   }
-  const normalized = normalizeHost(host, true);
-  if (normalized.host !== host) {
+  if (deep ? normalizeHost(host, true).host !== host : string.find(host, "^%*?[%w%.%-]+$")[0] === undefined || string.find(host, "%u")[0] !== undefined) {
     return "change host '" + host + "' is not a normalized host";
   }
   const revision = change.get("revision");
@@ -63,9 +69,9 @@ export function changeError(raw: unknown): string | undefined {
     if (typeof backend !== "string") {
       return "change for '" + host + "' has a backend that is not a string";
     }
-    const parsed = parseBackend(backend);
-    if (parsed.error !== undefined) {
-      return "change for '" + host + "' has a bad backend: " + parsed.error;
+    const error = deep ? parseBackend(backend).error : string.find(backend, "^[%w%.%-%[%]:]+:%d+$")[0] === undefined ? "not host:port" : undefined;
+    if (error !== undefined) {
+      return "change for '" + host + "' has a bad backend: " + error;
     }
   }
   return undefined;
@@ -154,10 +160,10 @@ export function raiseTableRevision(meta: NgxSharedDict, revision: number): LuaMu
  * refused; it does not stop the others, and no change is ever half-applied
  * (each is one dict operation).
  */
-function applyChanges(routes: NgxSharedDict, meta: NgxSharedDict, changes: unknown[], result: ChangeBatchResult): number {
+function applyChanges(routes: NgxSharedDict, meta: NgxSharedDict, changes: unknown[], result: ChangeBatchResult, deep: boolean): number {
   let highest = 0;
   for (const raw of changes) {
-    const error = changeError(raw);
+    const error = changeError(raw, deep);
     if (error !== undefined) {
       result.errors.push(error);
       continue;
@@ -191,7 +197,7 @@ function applyChanges(routes: NgxSharedDict, meta: NgxSharedDict, changes: unkno
 export function applyBatch(routes: NgxSharedDict, meta: NgxSharedDict, previous: number, changes: unknown[]): ChangeBatchResult {
   const result: ChangeBatchResult = { revision: 0, applied: 0, skipped: 0, errors: [], contiguous: true };
   const before = tableRevision(meta);
-  const highest = applyChanges(routes, meta, changes, result);
+  const highest = applyChanges(routes, meta, changes, result, true);
   result.contiguous = previous <= before;
   // A refused change must stay visible as "behind", so a later pull repairs it.
   if (result.contiguous && result.errors.length === 0 && highest > 0) {
@@ -216,7 +222,7 @@ export function applyBatch(routes: NgxSharedDict, meta: NgxSharedDict, previous:
 export function loadSnapshot(routes: NgxSharedDict, meta: NgxSharedDict, revision: number, entries: unknown[]): ChangeBatchResult {
   const result: ChangeBatchResult = { revision: 0, applied: 0, skipped: 0, errors: [], contiguous: true };
   const hadEntries = entryCount(meta) > 0;
-  applyChanges(routes, meta, entries, result);
+  applyChanges(routes, meta, entries, result, false);
   if (result.errors.length > 0) {
     result.revision = tableRevision(meta);
     return result;
