@@ -18,9 +18,6 @@ let roundRobin = 0;
 
 /** Index of the first peer from `from` on (wrapping) that is not skipped; `from` itself if all are. */
 function pickFrom(peers: Peers, from: number): number {
-  if (peers.count === 1) {
-    return 0;
-  }
   for (let step = 0; step < peers.count; step++) {
     const index = (from + step) % peers.count;
     if (!isDown(peers.keys[index] as string)) {
@@ -38,14 +35,22 @@ export function balance(): void {
     ngx.exit(500);
     return;
   }
+  if (peers.count === 1) {
+    // One peer: nginx makes one try (the upstream has one server and no
+    // set_more_tries), so there is no state to keep.
+    const [ok, err] = balancer.set_current_peer(peers.addresses[0] as string, peers.ports[0] as number);
+    if (!ok) {
+      ngx.log(ngx.ERR, "[balancer] cannot use peer ", peers.keys[0], ": ", err);
+      ngx.exit(502);
+    }
+    return;
+  }
   let from: number;
   const previous = ctx.set_backend_index as number | undefined;
   if (previous === undefined) {
     from = roundRobin;
     roundRobin = (roundRobin + 1) % 1000000007;
-    if (peers.count > 1) {
-      balancer.set_more_tries(math.min(peers.count, MAX_TRIES) - 1);
-    }
+    balancer.set_more_tries(math.min(peers.count, MAX_TRIES) - 1);
   } else {
     const [state] = balancer.get_last_failure();
     if (state !== undefined) {
