@@ -242,6 +242,20 @@ describe("the admin API", () => {
       before = JSON.stringify(await query(stack.databaseUrl, `SELECT max("revision") AS r, count(*) AS n FROM "entry_changes"`));
     });
 
+    it.each([
+      ["multipart/form-data; boundary=x"],
+      ["application/xml"],
+    ])("refuses a body declared as %s with 415", async (type) => {
+      const response = await httpRequest(`${stack.edgeUrl()}/entries.json`, {
+        method: "POST",
+        headers: { host: ADMIN_HOST, authorization: `Bearer ${stack.adminToken}`, "content-type": type },
+        body: '{"host": "ok.bad.test", "backend": "10.0.0.1:80"}',
+      });
+      expect(response.status).toBe(415);
+      expect(JSON.parse(response.body)).toMatchObject({ error: "unsupported_media_type" });
+      expect(JSON.stringify(await query(stack.databaseUrl, `SELECT max("revision") AS r, count(*) AS n FROM "entry_changes"`))).toBe(before);
+    });
+
     it.each(cases)("%s", async (_name, method, path, body, status) => {
       const response = await stack.admin(method, path, body);
       expect(response.status).toBe(status);

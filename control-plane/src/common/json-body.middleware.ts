@@ -3,6 +3,7 @@ import { json } from "express";
 import type { NextFunction, Request, Response } from "express";
 import { serverSettings } from "../config/settings";
 import type { ServerSettings } from "../config/settings";
+import { ApiError } from "./api-error";
 import { runParser } from "./run-parser";
 
 /**
@@ -19,6 +20,12 @@ export class JsonBodyMiddleware implements NestMiddleware {
   }
 
   async use(request: Request, response: Response, next: NextFunction): Promise<void> {
+    // Any type a plain client sends for a JSON body is read as JSON; a type
+    // that announces another format is refused rather than misread.
+    const type = request.headers["content-type"] ?? "";
+    if (/^\s*(multipart\/|application\/xml|text\/xml|application\/octet-stream)/i.test(type)) {
+      throw new ApiError(415, "unsupported_media_type", `send JSON; '${type.split(";")[0]}' is not read`);
+    }
     await runParser(this.parse, request, response, "request body is larger than the limit");
     next();
   }

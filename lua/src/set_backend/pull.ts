@@ -182,7 +182,7 @@ function loadFromDisk(): void {
 function pullOnce(): LuaMultiReturn<[number, undefined] | [undefined, string]> {
   const [loadedAt] = meta.get(META_KEY_LOADED_AT);
   const [resync] = meta.get(META_KEY_RESYNC);
-  if (loadedAt === undefined || tableRevision(meta) === 0 || resync !== undefined) {
+  if (loadedAt === undefined || resync !== undefined) {
     meta.delete(META_KEY_RESYNC);
     return pullSnapshot();
   }
