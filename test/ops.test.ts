@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { httpRequest } from "../scripts/lib/http";
 import { ManagedProcess, waitUntil } from "../scripts/lib/process";
-import { freePort } from "./helpers/ports";
+import { freePort } from "../scripts/lib/ports";
 
 /**
  * The operations files that can be checked without Docker: the systemd

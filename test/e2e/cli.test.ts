@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot } from "../../scripts/lib/postgres";
-import { freePort } from "../helpers/ports";
+import { freePort } from "../../scripts/lib/ports";
 import { Stack } from "../helpers/stack";
 
 /** The real CLI binary (the package's bin) against a real stack, as a script would run it. */

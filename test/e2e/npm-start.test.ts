@@ -5,7 +5,7 @@ import { httpRequest } from "../../scripts/lib/http";
 import { repoRoot } from "../../scripts/lib/postgres";
 import { ManagedProcess } from "../../scripts/lib/process";
 import { EchoBackend, startEchoBackend } from "../helpers/backend";
-import { freePort } from "../helpers/ports";
+import { freePort } from "../../scripts/lib/ports";
 
 /**
  * `npm start` itself (scripts/start.mjs): embedded Postgres, migrations,

@@ -2,7 +2,7 @@ import { connect } from "node:net";
 import { waitUntil } from "../../scripts/lib/process";
 import { EchoBackend, startEchoBackend } from "../helpers/backend";
 import { startTestDns, TestDns } from "../helpers/dns-server";
-import { freePort } from "../helpers/ports";
+import { freePort } from "../../scripts/lib/ports";
 import { Stack } from "../helpers/stack";
 
 /**

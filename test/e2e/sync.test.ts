@@ -5,7 +5,7 @@ import { startEmbeddedPostgres } from "../../scripts/lib/postgres";
 import { ManagedProcess, waitUntil } from "../../scripts/lib/process";
 import { EchoBackend, startEchoBackend } from "../helpers/backend";
 import { query } from "../helpers/database";
-import { freePort } from "../helpers/ports";
+import { freePort } from "../../scripts/lib/ports";
 import { Stack } from "../helpers/stack";
 
 /** The table every edge should hold: the database's entries, sorted by host. */

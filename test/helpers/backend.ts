@@ -1,5 +1,5 @@
 import { createServer, IncomingHttpHeaders, Server } from "node:http";
-import { freePort } from "./ports";
+import { freePort } from "../../scripts/lib/ports";
 
 export interface SeenRequest {
   method: string;

@@ -1,7 +1,7 @@
 import DNS from "dns2";
 
 const { Packet } = DNS;
-import { freePort } from "./ports";
+import { freePort } from "../../scripts/lib/ports";
 
 /**
  * A real DNS server on 127.0.0.1 (UDP) answering A records from a table the

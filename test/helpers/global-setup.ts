@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startEmbeddedPostgres } from "../../scripts/lib/postgres";
-import { freePort } from "./ports";
+import { freePort } from "../../scripts/lib/ports";
 
 /** Starts the run's Postgres and tells the suites (jest workers inherit process.env) where it is. */
 export default async function globalSetup(): Promise<void> {

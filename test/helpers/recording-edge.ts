@@ -1,5 +1,5 @@
 import { createServer, IncomingMessage, Server } from "node:http";
-import { freePort } from "./ports";
+import { freePort } from "../../scripts/lib/ports";
 
 export interface RecordedPush {
   secret: string | undefined;

@@ -7,7 +7,7 @@ import { httpRequest, HttpResult } from "../../scripts/lib/http";
 import { repoRoot } from "../../scripts/lib/postgres";
 import { ManagedProcess, waitUntil } from "../../scripts/lib/process";
 import { createTestDatabase } from "./database";
-import { freePort } from "./ports";
+import { freePort } from "../../scripts/lib/ports";
 
 export const ADMIN_HOST = "l.io";
 const ADMIN_TOKEN = "e2e-admin-token-0123456789abcdef";

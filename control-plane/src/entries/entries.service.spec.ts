@@ -3,7 +3,7 @@ import { Test } from "@nestjs/testing";
 import { getDataSourceToken } from "@nestjs/typeorm";
 import { DataSource } from "typeorm";
 import { createTestDatabase, query } from "../../../test/helpers/database";
-import { freePort } from "../../../test/helpers/ports";
+import { freePort } from "../../../scripts/lib/ports";
 import { RecordedPush, startRecordingEdge } from "../../../test/helpers/recording-edge";
 import { AppModule } from "../app.module";
 import { EntriesService } from "./entries.service";
