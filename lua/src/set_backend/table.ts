@@ -109,12 +109,14 @@ function addToEntryCount(meta: NgxSharedDict, delta: number): void {
  * Applies one valid change unless the table already holds the same or a newer
  * revision for its host (a stale or duplicated delivery never rolls back).
  * Returns true when applied, false when skipped, or nil and the dict's error
- * (a full dict says "no memory": nothing is evicted, the change is refused).
+ * (a full dict says "no memory": nothing is evicted, the change is refused);
+ * then how the count of live entries changed (-1, 0, 1), which the caller
+ * adds up and records once per batch rather than once per change.
  */
-export function applyChange(routes: NgxSharedDict, meta: NgxSharedDict, change: Change): LuaMultiReturn<[boolean, undefined] | [undefined, string]> {
+export function applyChange(routes: NgxSharedDict, meta: NgxSharedDict, change: Change): LuaMultiReturn<[boolean, undefined, number] | [undefined, string, number]> {
   const [current, currentRevision] = routes.get(change.host);
   if ((currentRevision ?? 0) >= change.revision) {
-    return $multi(false, undefined);
+    return $multi(false, undefined, 0);
   }
   const wasLive = isLive(current);
   if (change.backends === undefined) {
@@ -123,18 +125,16 @@ export function applyChange(routes: NgxSharedDict, meta: NgxSharedDict, change: 
       // No room for the tombstone: deleting still must happen.
       routes.delete(change.host);
     }
-    addToEntryCount(meta, wasLive ? -1 : 0);
-    return $multi(true, undefined);
+    return $multi(true, undefined, wasLive ? -1 : 0);
   }
   const [ok, err] = routes.safe_set(change.host, table.concat(change.backends, BACKEND_SEPARATOR), 0, change.revision);
   if (!ok) {
     if (err === "no memory") {
       meta.safe_set(META_KEY_DICT_FULL, true);
     }
-    return $multi(undefined, err ?? "unknown dict error");
+    return $multi(undefined, err ?? "unknown dict error", 0);
   }
-  addToEntryCount(meta, wasLive ? 0 : 1);
-  return $multi(true, undefined);
+  return $multi(true, undefined, wasLive ? 0 : 1);
 }
 
 export function tableRevision(meta: NgxSharedDict): number {
@@ -162,6 +162,7 @@ export function raiseTableRevision(meta: NgxSharedDict, revision: number): LuaMu
  */
 function applyChanges(routes: NgxSharedDict, meta: NgxSharedDict, changes: unknown[], result: ChangeBatchResult, deep: boolean): number {
   let highest = 0;
+  let entries = 0;
   for (const raw of changes) {
     const error = changeError(raw, deep);
     if (error !== undefined) {
@@ -169,7 +170,8 @@ function applyChanges(routes: NgxSharedDict, meta: NgxSharedDict, changes: unkno
       continue;
     }
     const change = raw as Change;
-    const [applied, err] = applyChange(routes, meta, change);
+    const [applied, err, delta] = applyChange(routes, meta, change);
+    entries += delta;
     if (applied === undefined) {
       result.errors.push("change for '" + change.host + "' at revision " + change.revision + " failed: " + err);
       continue;
@@ -183,6 +185,7 @@ function applyChanges(routes: NgxSharedDict, meta: NgxSharedDict, changes: unkno
       highest = change.revision;
     }
   }
+  addToEntryCount(meta, entries);
   return highest;
 }
 
@@ -232,15 +235,17 @@ export function loadSnapshot(routes: NgxSharedDict, meta: NgxSharedDict, revisio
     for (const raw of entries) {
       present.set((raw as Change).host, true);
     }
+    let removed = 0;
     for (const host of routes.get_keys(0)) {
       if (!present.has(host)) {
         const [value, flags] = routes.get(host);
         if ((flags ?? 0) <= revision) {
           routes.delete(host);
-          addToEntryCount(meta, isLive(value) ? -1 : 0);
+          removed += isLive(value) ? 1 : 0;
         }
       }
     }
+    addToEntryCount(meta, -removed);
   }
   const [ok, err] = raiseTableRevision(meta, revision);
   if (!ok) {
