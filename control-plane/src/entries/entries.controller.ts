@@ -28,11 +28,20 @@ function reportLaggingEdges(response: Response, result: WriteResult): void {
   }
 }
 
-/** Sets `Link: <path?query>; rel="next"` with the request's own query, the cursor replaced. */
-function linkNext(request: Request, response: Response, cursorName: string, cursor: string): void {
+/**
+ * A service returns one item more than a page when there is a next page:
+ * drops it, and sets `Link: <path?query>; rel="next"` with the request's own
+ * query, `cursorName` set to the last item's cursor.
+ */
+function finishPage<T>(page: T[], size: number, request: Request, response: Response, cursorName: string, cursorOf: (item: T) => string): T[] {
+  if (page.length <= size) {
+    return page;
+  }
+  const shown = page.slice(0, size);
   const url = new URL(request.originalUrl, "http://set-backend");
-  url.searchParams.set(cursorName, cursor);
+  url.searchParams.set(cursorName, cursorOf(shown[size - 1] as T));
   response.setHeader("Link", `<${url.pathname}${url.search}>; rel="next"`);
+  return shown;
 }
 
 /** The seed's REST API: /entries.json and /entries/<url_encoded_host>.json, plus history. */
@@ -69,11 +78,7 @@ export class EntriesController {
       }
     }
     const page = await this.entries.findPage(size, cursor, suffix);
-    if (page.length > size) {
-      page.length = size;
-      linkNext(request, response, "cursor", page[size - 1]?.host ?? "");
-    }
-    return page.map(entryView);
+    return finishPage(page, size, request, response, "cursor", (entry) => entry.host).map(entryView);
   }
 
   @Get("entries/:host.json")
@@ -116,10 +121,6 @@ export class EntriesController {
   ): Promise<ChangeView[]> {
     const size = Math.max(1, wholeNumber(limit, "limit", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE));
     const page = await this.entries.changes(wholeNumber(since, "since", 0, Number.MAX_SAFE_INTEGER), size);
-    if (page.length > size) {
-      page.length = size;
-      linkNext(request, response, "since", String(page[size - 1]?.revision ?? 0));
-    }
-    return page.map(changeView);
+    return finishPage(page, size, request, response, "since", (change) => String(change.revision)).map(changeView);
   }
 }
