@@ -24,6 +24,7 @@ import {
 } from "./contract";
 import { normalizeHost } from "./host";
 import { parseBackend } from "./backend";
+import { recordChange, recordReplace } from "./change_feed";
 
 /**
  * Checks one decoded change; returns why it is refused, or nil. `deep`
@@ -160,7 +161,7 @@ export function raiseTableRevision(meta: NgxSharedDict, revision: number): LuaMu
  * refused; it does not stop the others, and no change is ever half-applied
  * (each is one dict operation).
  */
-function applyChanges(routes: NgxSharedDict, meta: NgxSharedDict, changes: unknown[], result: ChangeBatchResult, deep: boolean): number {
+function applyChanges(routes: NgxSharedDict, meta: NgxSharedDict, changes: unknown[], result: ChangeBatchResult, deep: boolean, record: boolean): number {
   let highest = 0;
   let entries = 0;
   for (const raw of changes) {
@@ -178,6 +179,9 @@ function applyChanges(routes: NgxSharedDict, meta: NgxSharedDict, changes: unkno
     }
     if (applied) {
       result.applied++;
+      if (record) {
+        recordChange(meta, change.host);
+      }
     } else {
       result.skipped++;
     }
@@ -200,7 +204,7 @@ function applyChanges(routes: NgxSharedDict, meta: NgxSharedDict, changes: unkno
 export function applyBatch(routes: NgxSharedDict, meta: NgxSharedDict, previous: number, changes: unknown[]): ChangeBatchResult {
   const result: ChangeBatchResult = { revision: 0, applied: 0, skipped: 0, errors: [], contiguous: true };
   const before = tableRevision(meta);
-  const highest = applyChanges(routes, meta, changes, result, true);
+  const highest = applyChanges(routes, meta, changes, result, true, true);
   result.contiguous = previous <= before;
   // A refused change must stay visible as "behind", so a later pull repairs it.
   if (result.contiguous && result.errors.length === 0 && highest > 0) {
@@ -225,7 +229,9 @@ export function applyBatch(routes: NgxSharedDict, meta: NgxSharedDict, previous:
 export function loadSnapshot(routes: NgxSharedDict, meta: NgxSharedDict, revision: number, entries: unknown[]): ChangeBatchResult {
   const result: ChangeBatchResult = { revision: 0, applied: 0, skipped: 0, errors: [], contiguous: true };
   const hadEntries = entryCount(meta) > 0;
-  applyChanges(routes, meta, entries, result, false);
+  // One "everything changed" for the route caches rather than a million slots.
+  applyChanges(routes, meta, entries, result, false, false);
+  recordReplace(meta);
   if (result.errors.length > 0) {
     result.revision = tableRevision(meta);
     return result;
@@ -246,6 +252,7 @@ export function loadSnapshot(routes: NgxSharedDict, meta: NgxSharedDict, revisio
       }
     }
     addToEntryCount(meta, -removed);
+    recordReplace(meta);
   }
   const [ok, err] = raiseTableRevision(meta, revision);
   if (!ok) {
