@@ -8,6 +8,7 @@ import { RecordedPush, startRecordingEdge } from "../../../test/helpers/recordin
 import { AppModule } from "../app.module";
 import { EntriesService } from "./entries.service";
 import { runMigrations } from "../migrate";
+import { Snapshot } from "../../../lua/src/set_backend/contract";
 
 /** EntriesService inside the real Nest module graph, on a real Postgres. */
 describe("EntriesService", () => {
@@ -129,12 +130,16 @@ describe("EntriesService", () => {
     expect(edge.pushes).toEqual([]);
   });
 
-  it("serves a snapshot whose revision is the change log's and whose entries are the table", async () => {
-    const snapshot = await service.snapshot();
-    const rows = await query<{ host: string }>(databaseUrl, `SELECT "host" FROM "entries"`);
+  it("serves a snapshot whose revision is the change log's and whose entries are the table, field for field", async () => {
+    const snapshot = JSON.parse(await service.snapshotJson()) as Snapshot;
+    const rows = await query<{ host: string; backends: string[]; revision: string }>(databaseUrl, `SELECT "host", "backends", "revision" FROM "entries"`);
+    expect(rows.length).toBeGreaterThan(0);
+    expect(Object.keys(snapshot)).toEqual(["revision", "entries"]);
     expect(snapshot.revision).toBe(await service.currentRevision());
-    expect(snapshot.entries.map((entry) => entry.host).sort()).toEqual(rows.map((row) => row.host).sort());
+    const byHost = (a: { host: string }, b: { host: string }) => a.host.localeCompare(b.host);
+    expect([...snapshot.entries].sort(byHost)).toEqual(rows.map((row) => ({ host: row.host, backends: row.backends, revision: Number(row.revision) })).sort(byHost));
     for (const entry of snapshot.entries) {
+      expect(Object.keys(entry)).toEqual(["host", "backends", "revision"]);
       expect(entry.revision).toBeLessThanOrEqual(snapshot.revision);
     }
   });

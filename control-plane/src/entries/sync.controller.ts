@@ -1,6 +1,6 @@
 import { ApiExcludeController } from "@nestjs/swagger";
-import { Controller, Get, Query, UseGuards } from "@nestjs/common";
-import { CHANGES_PAGE_LIMIT, CHANGES_PATH, ChangesPage, Snapshot, SNAPSHOT_PATH } from "../../../lua/src/set_backend/contract";
+import { Controller, Get, Header, Query, UseGuards } from "@nestjs/common";
+import { CHANGES_PAGE_LIMIT, CHANGES_PATH, ChangesPage, SNAPSHOT_PATH } from "../../../lua/src/set_backend/contract";
 import { Public } from "../auth/public.decorator";
 import { ApiError } from "../common/api-error";
 import { wholeNumber } from "../common/query";
@@ -15,9 +15,11 @@ import { EntriesService } from "./entries.service";
 export class SyncController {
   constructor(private readonly entries: EntriesService) {}
 
+  /** A contract.Snapshot, as JSON text built by Postgres. */
   @Get(SNAPSHOT_PATH)
-  snapshot(): Promise<Snapshot> {
-    return this.entries.snapshot();
+  @Header("Content-Type", "application/json; charset=utf-8")
+  snapshot(): Promise<string> {
+    return this.entries.snapshotJson();
   }
 
   @Get(CHANGES_PATH)
