@@ -24,7 +24,7 @@ import {
 } from "./contract";
 import { normalizeHost } from "./host";
 import { parseBackend } from "./backend";
-import { recordChange, recordReplace } from "./change_feed";
+import { changeSeq, recordChange, recordReplace } from "./change_feed";
 
 /**
  * Checks one decoded change; returns why it is refused, or nil. `deep`
@@ -114,8 +114,13 @@ function addToEntryCount(meta: NgxSharedDict, delta: number): void {
  * then how the count of live entries changed (-1, 0, 1), which the caller
  * adds up and records once per batch rather than once per change.
  */
-export function applyChange(routes: NgxSharedDict, meta: NgxSharedDict, change: Change): LuaMultiReturn<[boolean, undefined, number] | [undefined, string, number]> {
-  const [current, currentRevision] = routes.get(change.host);
+export function applyChange(routes: NgxSharedDict, meta: NgxSharedDict, change: Change, fresh = false): LuaMultiReturn<[boolean, undefined, number] | [undefined, string, number]> {
+  // Into a dict never written since start there is nothing to compare with: one dict operation, not two.
+  let current: unknown = undefined;
+  let currentRevision: number | undefined = undefined;
+  if (!fresh) {
+    [current, currentRevision] = routes.get(change.host);
+  }
   if ((currentRevision ?? 0) >= change.revision) {
     return $multi(false, undefined, 0);
   }
@@ -162,6 +167,9 @@ export function raiseTableRevision(meta: NgxSharedDict, revision: number): LuaMu
  * (each is one dict operation).
  */
 function applyChanges(routes: NgxSharedDict, meta: NgxSharedDict, changes: unknown[], result: ChangeBatchResult, deep: boolean, record: boolean): number {
+  // No change was ever applied (each one counts, change_feed.ts): the routes dict is empty.
+  // Only when hosts are unique within the batch, which a snapshot guarantees and a push does not.
+  const fresh = !record && changeSeq(meta) === 0;
   let highest = 0;
   let entries = 0;
   for (const raw of changes) {
@@ -171,7 +179,7 @@ function applyChanges(routes: NgxSharedDict, meta: NgxSharedDict, changes: unkno
       continue;
     }
     const change = raw as Change;
-    const [applied, err, delta] = applyChange(routes, meta, change);
+    const [applied, err, delta] = applyChange(routes, meta, change, fresh);
     entries += delta;
     if (applied === undefined) {
       result.errors.push("change for '" + change.host + "' at revision " + change.revision + " failed: " + err);
