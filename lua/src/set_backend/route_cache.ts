@@ -23,6 +23,15 @@ let size = 0;
 /** The change count this worker's cache reflects; -1 before the first request. */
 let seen = -1;
 
+/**
+ * Cache key of a host: its MD5 digest, not the host itself. LuaJIT hashes a
+ * string from four of its bytes, so a million names like s0000001.example.com
+ * share a few thousand hashes, and every new string of that shape (each
+ * request's Host) walks a long chain of live look-alikes when it is created.
+ * Digests are spread over all bytes, and the Host strings stay short-lived.
+ */
+const keyOf = ngx.md5_bin;
+
 function dropAll(): void {
   cache = new LuaTable<string, Peers>();
   size = 0;
@@ -35,8 +44,9 @@ function catchUp(current: number): void {
     dropAll();
   } else {
     for (const host of hosts) {
-      if (cache.has(host)) {
-        cache.delete(host);
+      const key = keyOf(host);
+      if (cache.has(key)) {
+        cache.delete(key);
         size--;
       }
     }
@@ -50,7 +60,7 @@ export function cachedPeers(host: string): Peers | undefined {
   if (current !== seen) {
     catchUp(current);
   }
-  return cache.get(host);
+  return cache.get(keyOf(host));
 }
 
 /** Keeps peers for host (static peers of an entry only: the caller checks). */
@@ -61,6 +71,6 @@ export function keepPeers(host: string, peers: Peers): void {
   if (size >= ROUTE_CACHE_ENTRIES) {
     dropAll();
   }
-  cache.set(host, peers);
+  cache.set(keyOf(host), peers);
   size++;
 }
