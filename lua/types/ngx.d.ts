@@ -49,8 +49,6 @@ interface NgxApi {
   print(...args: unknown[]): LuaMultiReturn<[1, undefined] | [undefined, string]>;
   now(): number;
   sleep(seconds: number): void;
-  /** The 16-byte binary MD5 digest of a string. */
-  md5_bin(text: string): string;
 
   shared: { [name: string]: NgxSharedDict | undefined };
 

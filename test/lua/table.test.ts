@@ -133,6 +133,32 @@ describe("loading a snapshot", () => {
     expect(dicts.meta["entries"]?.value).toBe(3);
   });
 
+  it("keeps a delete pushed after the snapshot was taken, even into a table with no live entry", () => {
+    const { dicts } = runLua(TABLE, [
+      batch(0, [{ host: "deleted.com", revision: 12 }]),
+      snapshot(10, [
+        { host: "deleted.com", backends: ip(1), revision: 8 },
+        { host: "other.com", backends: ip(2), revision: 9 },
+      ]),
+    ]);
+    expect(dicts.routes["deleted.com"]).toEqual({ value: "", flags: 12 });
+    expect(dicts.routes["other.com"]).toEqual({ value: "10.0.0.2:80", flags: 9 });
+    expect(dicts.meta["entries"]?.value).toBe(1);
+  });
+
+  it("loads a snapshot into a never-written table without reading each entry first, with the same result", () => {
+    const { results, dicts } = runLua(TABLE, [
+      snapshot(9, [
+        { host: "a.com", backends: ip(1), revision: 4 },
+        { host: "b.com", backends: ip(2), revision: 9 },
+      ]),
+    ]);
+    expect(results[0]?.value).toMatchObject({ applied: 2, skipped: 0, errors: {}, revision: 9 });
+    expect(dicts.routes).toEqual({ "a.com": { value: "10.0.0.1:80", flags: 4 }, "b.com": { value: "10.0.0.2:80", flags: 9 } });
+    expect(dicts.meta["entries"]?.value).toBe(2);
+    expect(dicts.meta["routes_written"]?.value).toBe(true);
+  });
+
   it("checks a snapshot's entries with cheap patterns: wrong case, bad characters and a missing port are still refused", () => {
     const { results, dicts } = runLua(TABLE, [
       snapshot(9, [

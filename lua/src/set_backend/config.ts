@@ -28,8 +28,3 @@ export const PASSIVE_FAIL_TIMEOUT_S = tonumber(setting("SET_BACKEND_FAIL_TIMEOUT
 export const STATE_DIR = setting("SET_BACKEND_STATE_DIR", "");
 /** Seconds between two pulls of "changes since my revision" from the control plane (jittered ±20%). */
 export const SYNC_INTERVAL_S = tonumber(setting("SET_BACKEND_SYNC_INTERVAL_S", "2")) ?? 2;
-/**
- * Hosts each worker keeps parsed in its route cache (route_cache.ts); 0
- * turns the cache off. Roughly 80 bytes of worker memory per host.
- */
-export const ROUTE_CACHE_ENTRIES = tonumber(setting("SET_BACKEND_ROUTE_CACHE_ENTRIES", "1000000")) ?? 1000000;

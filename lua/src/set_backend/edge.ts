@@ -5,10 +5,9 @@
  * State: the routes, meta, health and metrics dicts are shared by all workers
  * (shared memory); the parsed-peers and DNS caches, page templates,
  * /etc/hosts table, counters and round-robin position are per worker.
- * For a host whose backends are IP addresses or /etc/hosts names, the access
- * phase reads the change count from the meta dict and the host from this
- * worker's route cache, and writes ngx.ctx; on a cache miss it reads the
- * routes dict (route_cache.ts).
+ * On an exact hit for a host whose backends are IP addresses or /etc/hosts
+ * names, the access phase does one dict read, one cache read and writes
+ * ngx.ctx; nothing else.
  */
 import { META_KEY_LOADED_AT } from "./contract";
 import * as balancer from "./balancer";
@@ -18,7 +17,6 @@ import { loadPages, respond, upstreamFailureStatus } from "./pages";
 import { peersOf } from "./peer_cache";
 import * as pull from "./pull";
 import { loadResolvers, resolvePeers } from "./resolve";
-import { cachedPeers, keepPeers } from "./route_cache";
 import { lookup } from "./router";
 import { meta, routes } from "./state";
 import * as syncListener from "./sync";
@@ -48,23 +46,14 @@ function miss(host: string): void {
 /** access_by_lua: Host -> this request's peers in ngx.ctx, or the edge's own answer. */
 export function access(): void {
   const host = ngxVar.host ?? "";
-  const cached = cachedPeers(host);
-  if (cached !== undefined) {
-    ngx.ctx.set_backend_peers = cached;
-    return;
-  }
   const value = lookup(routes, host);
   if (value === undefined) {
     miss(host);
     return;
   }
   let [peers, err] = peersOf(value);
-  if (peers !== undefined) {
-    if (peers.dynamic) {
-      [peers, err] = resolvePeers(peers);
-    } else {
-      keepPeers(host, peers);
-    }
+  if (peers !== undefined && peers.dynamic) {
+    [peers, err] = resolvePeers(peers);
   }
   if (peers === undefined) {
     log(ERR, "[router] backend of host ", host, " does not resolve: ", value, ": ", err);

@@ -20,11 +20,11 @@ import {
   META_KEY_DICT_FULL,
   META_KEY_ENTRIES,
   META_KEY_REVISION,
+  META_KEY_ROUTES_WRITTEN,
   TOMBSTONE_VALUE,
 } from "./contract";
 import { normalizeHost } from "./host";
 import { parseBackend } from "./backend";
-import { changeSeq, recordChange, recordReplace } from "./change_feed";
 
 /**
  * Checks one decoded change; returns why it is refused, or nil. `deep`
@@ -166,10 +166,14 @@ export function raiseTableRevision(meta: NgxSharedDict, revision: number): LuaMu
  * refused; it does not stop the others, and no change is ever half-applied
  * (each is one dict operation).
  */
-function applyChanges(routes: NgxSharedDict, meta: NgxSharedDict, changes: unknown[], result: ChangeBatchResult, deep: boolean, record: boolean): number {
-  // No change was ever applied (each one counts, change_feed.ts): the routes dict is empty.
-  // Only when hosts are unique within the batch, which a snapshot guarantees and a push does not.
-  const fresh = !record && changeSeq(meta) === 0;
+function applyChanges(routes: NgxSharedDict, meta: NgxSharedDict, changes: unknown[], result: ChangeBatchResult, deep: boolean): number {
+  // Nothing was ever written to the routes dict: it is empty. Only for a
+  // snapshot (not deep), whose hosts are unique; a push may repeat a host.
+  const [written] = meta.get(META_KEY_ROUTES_WRITTEN);
+  const fresh = !deep && written === undefined;
+  if (changes.length > 0 && written === undefined) {
+    meta.safe_set(META_KEY_ROUTES_WRITTEN, true);
+  }
   let highest = 0;
   let entries = 0;
   for (const raw of changes) {
@@ -187,9 +191,6 @@ function applyChanges(routes: NgxSharedDict, meta: NgxSharedDict, changes: unkno
     }
     if (applied) {
       result.applied++;
-      if (record) {
-        recordChange(meta, change.host);
-      }
     } else {
       result.skipped++;
     }
@@ -212,7 +213,7 @@ function applyChanges(routes: NgxSharedDict, meta: NgxSharedDict, changes: unkno
 export function applyBatch(routes: NgxSharedDict, meta: NgxSharedDict, previous: number, changes: unknown[]): ChangeBatchResult {
   const result: ChangeBatchResult = { revision: 0, applied: 0, skipped: 0, errors: [], contiguous: true };
   const before = tableRevision(meta);
-  const highest = applyChanges(routes, meta, changes, result, true, true);
+  const highest = applyChanges(routes, meta, changes, result, true);
   result.contiguous = previous <= before;
   // A refused change must stay visible as "behind", so a later pull repairs it.
   if (result.contiguous && result.errors.length === 0 && highest > 0) {
@@ -237,9 +238,7 @@ export function applyBatch(routes: NgxSharedDict, meta: NgxSharedDict, previous:
 export function loadSnapshot(routes: NgxSharedDict, meta: NgxSharedDict, revision: number, entries: unknown[]): ChangeBatchResult {
   const result: ChangeBatchResult = { revision: 0, applied: 0, skipped: 0, errors: [], contiguous: true };
   const hadEntries = entryCount(meta) > 0;
-  // One "everything changed" for the route caches rather than a million slots.
-  applyChanges(routes, meta, entries, result, false, false);
-  recordReplace(meta);
+  applyChanges(routes, meta, entries, result, false);
   if (result.errors.length > 0) {
     result.revision = tableRevision(meta);
     return result;
@@ -260,7 +259,6 @@ export function loadSnapshot(routes: NgxSharedDict, meta: NgxSharedDict, revisio
       }
     }
     addToEntryCount(meta, -removed);
-    recordReplace(meta);
   }
   const [ok, err] = raiseTableRevision(meta, revision);
   if (!ok) {
