@@ -130,6 +130,17 @@ describe("EntriesService", () => {
     expect(edge.pushes).toEqual([]);
   });
 
+  it("builds one snapshot for everyone who asks while it is built, and a new one afterwards", async () => {
+    const first = service.snapshotJson();
+    expect(service.snapshotJson()).toBe(first);
+    const before = JSON.parse(await first) as Snapshot;
+    await service.upsert("after-snapshot.example.com", "10.0.0.7:80", undefined, "spec");
+    const after = JSON.parse(await service.snapshotJson()) as Snapshot;
+    expect(after.revision).toBeGreaterThan(before.revision);
+    expect(after.entries.map((entry) => entry.host)).toContain("after-snapshot.example.com");
+    expect(before.entries.map((entry) => entry.host)).not.toContain("after-snapshot.example.com");
+  });
+
   it("serves a snapshot whose revision is the change log's and whose entries are the table, field for field", async () => {
     const snapshot = JSON.parse(await service.snapshotJson()) as Snapshot;
     const rows = await query<{ host: string; backends: string[]; revision: string }>(databaseUrl, `SELECT "host", "backends", "revision" FROM "entries"`);

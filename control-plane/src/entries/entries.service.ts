@@ -61,6 +61,9 @@ function isConnectionFailure(error: QueryFailedError): boolean {
 
 @Injectable()
 export class EntriesService {
+  /** The snapshot being built, shared by everyone who asks meanwhile. */
+  private snapshotInFlight: Promise<string> | undefined;
+
   private readonly logger = new Logger("entries");
 
   constructor(
@@ -323,7 +326,17 @@ export class EntriesService {
    * million entries cost one query and one string here rather than a million
    * entities and a JSON.stringify of all of them (seconds of a cold start).
    */
-  async snapshotJson(): Promise<string> {
+  snapshotJson(): Promise<string> {
+    // Edges that start together (a fleet restart) share one build: whoever
+    // asks while it runs gets the table at the same revision, which is as
+    // good as any, and catches up with the changes after it by pulling.
+    this.snapshotInFlight ??= this.buildSnapshotJson().finally(() => {
+      this.snapshotInFlight = undefined;
+    });
+    return this.snapshotInFlight;
+  }
+
+  private buildSnapshotJson(): Promise<string> {
     return this.dataSource.transaction("REPEATABLE READ", async (manager) => {
       const revision = await this.currentRevision(manager);
       const [row]: Array<{ entries: string | null }> = await manager.query(
