@@ -1,3 +1,4 @@
+import { crc32 } from "node:zlib";
 import { INestApplication } from "@nestjs/common";
 import { Test } from "@nestjs/testing";
 import { getDataSourceToken } from "@nestjs/typeorm";
@@ -8,7 +9,7 @@ import { RecordedPush, startRecordingEdge } from "../../../test/helpers/recordin
 import { AppModule } from "../app.module";
 import { EntriesService } from "./entries.service";
 import { runMigrations } from "../migrate";
-import { Snapshot } from "../../../lua/src/set_backend/contract";
+import { BACKEND_SEPARATOR, Snapshot, SnapshotColumns } from "../../../lua/src/set_backend/contract";
 
 /** EntriesService inside the real Nest module graph, on a real Postgres. */
 describe("EntriesService", () => {
@@ -128,6 +129,22 @@ describe("EntriesService", () => {
     await expect(service.upsert(host, backend, undefined, "spec")).rejects.toMatchObject({ status });
     await expect(service.currentRevision()).resolves.toBe(before);
     expect(edge.pushes).toEqual([]);
+  });
+
+  it("serves the column form with the same entries as the entries form, backends joined as the edge stores them", async () => {
+    await service.upsert("two-backends.example.com", undefined, ["10.0.0.1:80", "[::1]:81"], "spec");
+    const entries = JSON.parse(await service.snapshotJson("entries")) as Snapshot;
+    const columns = JSON.parse(await service.snapshotJson("columns")) as SnapshotColumns;
+    expect(Object.keys(columns)).toEqual(["revision", "hosts", "backends", "revisions"]);
+    expect(columns.revision).toBe(entries.revision);
+    expect(columns.hosts.length).toBe(entries.entries.length);
+    const fromColumns = columns.hosts.map((host, i) => ({ host, backends: (columns.backends[i] as string).split(BACKEND_SEPARATOR), revision: columns.revisions[i] }));
+    const byHost = (a: { host: string }, b: { host: string }) => a.host.localeCompare(b.host);
+    expect(fromColumns.sort(byHost)).toEqual([...entries.entries].sort(byHost));
+    expect(fromColumns.find((entry) => entry.host === "two-backends.example.com")?.backends).toEqual(["10.0.0.1:80", "[::1]:81"]);
+    // In the order of the edge dict's hash: CRC-32 of the host, as zlib computes it too.
+    const hashes = columns.hosts.map((host) => crc32(host));
+    expect(hashes).toEqual([...hashes].sort((a, b) => a - b));
   });
 
   it("builds one snapshot for everyone who asks while it is built, and a new one afterwards", async () => {

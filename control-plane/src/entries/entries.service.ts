@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from "@nestjs/common";
 import { InjectDataSource } from "@nestjs/typeorm";
 import { DataSource, EntityManager, MoreThan, QueryFailedError } from "typeorm";
-import { Change, ChangesPage, MAX_REVISION } from "../../../lua/src/set_backend/contract";
+import { BACKEND_SEPARATOR, Change, ChangesPage, MAX_REVISION } from "../../../lua/src/set_backend/contract";
 import { ApiError } from "../common/api-error";
 import { serverSettings } from "../config/settings";
 import type { ServerSettings } from "../config/settings";
@@ -59,10 +59,14 @@ function isConnectionFailure(error: QueryFailedError): boolean {
   return code.startsWith("08") || ["57P01", "57P02", "57P03"].includes(code);
 }
 
+/** The two forms of the snapshot (contract.Snapshot, contract.SnapshotColumns). */
+export type SnapshotForm = "entries" | "columns";
+
 @Injectable()
 export class EntriesService {
-  /** The snapshot being built, shared by everyone who asks meanwhile. */
-  private snapshotInFlight: Promise<string> | undefined;
+  /** The snapshot being built in each form, shared by everyone who asks meanwhile. */
+  private readonly snapshotsInFlight = new Map<SnapshotForm, Promise<string>>();
+  private crc32Available: Promise<boolean> | undefined;
 
   private readonly logger = new Logger("entries");
 
@@ -321,24 +325,46 @@ export class EntriesService {
   }
 
   /**
-   * The whole table at one revision, for an edge that (re)starts: a Snapshot
-   * as JSON text. Postgres writes each entry's JSON and joins them, so a
-   * million entries cost one query and one string here rather than a million
-   * entities and a JSON.stringify of all of them (seconds of a cold start).
+   * The whole table at one revision, for an edge that (re)starts, as JSON
+   * text: a contract.Snapshot ("entries") or a contract.SnapshotColumns
+   * ("columns"). Postgres writes the JSON, so a million entries cost one
+   * query and one string here rather than a million entities and a
+   * JSON.stringify of all of them (seconds of a cold start).
    */
-  snapshotJson(): Promise<string> {
+  snapshotJson(form: SnapshotForm = "entries"): Promise<string> {
     // Edges that start together (a fleet restart) share one build: whoever
     // asks while it runs gets the table at the same revision, which is as
     // good as any, and catches up with the changes after it by pulling.
-    this.snapshotInFlight ??= this.buildSnapshotJson().finally(() => {
-      this.snapshotInFlight = undefined;
-    });
-    return this.snapshotInFlight;
+    let build = this.snapshotsInFlight.get(form);
+    if (build === undefined) {
+      build = this.buildSnapshotJson(form).finally(() => this.snapshotsInFlight.delete(form));
+      this.snapshotsInFlight.set(form, build);
+    }
+    return build;
   }
 
-  private buildSnapshotJson(): Promise<string> {
+  private buildSnapshotJson(form: SnapshotForm): Promise<string> {
     return this.dataSource.transaction("REPEATABLE READ", async (manager) => {
       const revision = await this.currentRevision(manager);
+      if (form === "columns") {
+        // In the order of the edge dict's own hash (CRC-32 of the host, as
+        // nginx's ngx_crc32_short computes it), each insert lands next to
+        // the previous one in the dict's red-black tree, whose path is then
+        // still in the CPU's cache: a million entries load in about half
+        // the time. crc32() exists from Postgres 18 on; before, the order is
+        // the table's, which loads the same table, only slower.
+        const ordered = await this.hasCrc32(manager);
+        if (ordered) {
+          await manager.query(`SET LOCAL work_mem = '256MB'`);
+        }
+        // One scan feeds the three aggregates, so they list the entries in the same order.
+        const [row]: Array<{ hosts: string | null; backends: string | null; revisions: string | null }> = await manager.query(
+          `SELECT json_agg("host")::text AS "hosts", json_agg(array_to_string("backends", $1))::text AS "backends", json_agg("revision")::text AS "revisions"
+           FROM (SELECT "host", "backends", "revision" FROM "entries" ${ordered ? `ORDER BY crc32(convert_to("host", 'UTF8'))` : ""}) AS "e"`,
+          [BACKEND_SEPARATOR],
+        );
+        return `{"revision":${revision},"hosts":${row?.hosts ?? "[]"},"backends":${row?.backends ?? "[]"},"revisions":${row?.revisions ?? "[]"}}`;
+      }
       const [row]: Array<{ entries: string | null }> = await manager.query(
         `SELECT string_agg(json_build_object('host', "host", 'backends', "backends", 'revision', "revision")::text, ',') AS "entries" FROM "entries"`,
       );
@@ -378,6 +404,14 @@ export class EntriesService {
   }
 
   /** Highest committed revision (0 for an empty log). */
+  /** Whether the server has crc32() (Postgres 18 and later); asked once. */
+  private hasCrc32(manager: EntityManager): Promise<boolean> {
+    this.crc32Available ??= manager
+      .query(`SELECT current_setting('server_version_num')::int >= 180000 AS "available"`)
+      .then((rows: Array<{ available: boolean }>) => rows[0]?.available === true);
+    return this.crc32Available;
+  }
+
   async currentRevision(manager: EntityManager = this.dataSource.manager): Promise<number> {
     const rows: Array<{ revision: string | null }> = await manager.query(`SELECT max("revision") AS "revision" FROM "entry_changes"`);
     return Number(rows[0]?.revision ?? 0);

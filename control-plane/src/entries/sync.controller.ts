@@ -15,11 +15,14 @@ import { EntriesService } from "./entries.service";
 export class SyncController {
   constructor(private readonly entries: EntriesService) {}
 
-  /** A contract.Snapshot, as JSON text built by Postgres. */
+  /** A contract.Snapshot, or with ?format=columns a contract.SnapshotColumns, as JSON text built by Postgres. */
   @Get(SNAPSHOT_PATH)
   @Header("Content-Type", "application/json; charset=utf-8")
-  snapshot(): Promise<string> {
-    return this.entries.snapshotJson();
+  snapshot(@Query("format") format?: string): Promise<string> {
+    if (format !== undefined && format !== "entries" && format !== "columns") {
+      throw new ApiError(400, "invalid_query", "format must be 'entries' or 'columns'");
+    }
+    return this.entries.snapshotJson(format ?? "entries");
   }
 
   @Get(CHANGES_PATH)

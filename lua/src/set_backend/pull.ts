@@ -22,6 +22,7 @@ import {
   META_KEY_PULL_NOW,
   META_KEY_RESYNC,
   META_KEY_SOURCE,
+  SNAPSHOT_COLUMNS_QUERY,
   SNAPSHOT_PATH,
   SYNC_SECRET_HEADER,
 } from "./contract";
@@ -32,7 +33,8 @@ import { withWriteLock } from "./lock";
 import { addressOf } from "./resolve";
 import { meta, routes } from "./state";
 import { recordError } from "./signals";
-import { applyBatch, loadSnapshot, tableRevision } from "./table";
+import { applySnapshot, decodeSnapshot, snapshotSize } from "./snapshot";
+import { applyBatch, tableRevision } from "./table";
 
 const PULL_BACKOFF_MAX_S = 30;
 /** How soon worker 0 notices a gap another worker flagged. */
@@ -62,22 +64,19 @@ function markSynced(source: string): void {
 
 /** Pulls and loads a full snapshot, then saves its body to disk. */
 function pullSnapshot(): LuaMultiReturn<[number, undefined] | [undefined, string]> {
-  const [response, err] = get(SNAPSHOT_PATH, SNAPSHOT_TIMEOUT_MS);
+  const [response, err] = get(SNAPSHOT_PATH + "?" + SNAPSHOT_COLUMNS_QUERY, SNAPSHOT_TIMEOUT_MS);
   if (response === undefined) {
     return $multi(undefined, err);
   }
   if (response.status !== 200) {
     return $multi(undefined, "control plane answered " + response.status + ": " + string.sub(response.body, 1, 200));
   }
-  const [decoded, decodeErr] = cjson.decode(response.body);
-  const snapshot = decoded as { revision?: unknown; entries?: unknown } | undefined;
-  if (snapshot === undefined || typeof snapshot !== "object" || typeof snapshot.revision !== "number" || typeof snapshot.entries !== "object") {
-    return $multi(undefined, "snapshot is not {revision, entries}: " + (decodeErr ?? "wrong shape"));
+  const [snapshot, decodeErr] = decodeSnapshot(response.body);
+  if (snapshot === undefined) {
+    return $multi(undefined, decodeErr);
   }
-  const revision = snapshot.revision;
-  const entries = snapshot.entries as unknown[];
   const [result, lockErr] = withWriteLock(meta, () => {
-    const loaded = loadSnapshot(routes, meta, revision, entries);
+    const loaded = applySnapshot(routes, meta, snapshot);
     if (loaded.errors.length === 0) {
       const [saved, saveErr] = disk.writeSnapshot(response.body);
       if (saved === undefined) {
@@ -93,7 +92,7 @@ function pullSnapshot(): LuaMultiReturn<[number, undefined] | [undefined, string
     return $multi(undefined, result.errors.length + " snapshot entries refused, first: " + result.errors[0]);
   }
   markSynced("control-plane");
-  ngx.log(ngx.NOTICE, "[sync] loaded a snapshot of ", entries.length, " entries at revision ", revision);
+  ngx.log(ngx.NOTICE, "[sync] loaded a snapshot of ", snapshotSize(snapshot), " entries at revision ", snapshot.revision);
   return $multi(result.revision, undefined);
 }
 
@@ -158,7 +157,7 @@ function loadFromDisk(): void {
     return;
   }
   const [result, lockErr] = withWriteLock(meta, () => {
-    const loaded = loadSnapshot(routes, meta, saved.snapshot.revision, saved.snapshot.entries);
+    const loaded = applySnapshot(routes, meta, saved.snapshot);
     for (const batch of saved.journal) {
       const applied = applyBatch(routes, meta, batch.previous, batch.changes);
       for (const error of applied.errors) {
@@ -175,7 +174,7 @@ function loadFromDisk(): void {
   }
   meta.safe_set(META_KEY_SOURCE, "disk");
   meta.safe_set(META_KEY_LOADED_AT, ngx.now());
-  ngx.log(ngx.NOTICE, "[sync] loaded the saved table from disk at revision ", tableRevision(meta), " (", saved.snapshot.entries.length, " entries in the snapshot, ", saved.journal.length, " journal batches)");
+  ngx.log(ngx.NOTICE, "[sync] loaded the saved table from disk at revision ", tableRevision(meta), " (", snapshotSize(saved.snapshot), " entries in the snapshot, ", saved.journal.length, " journal batches)");
 }
 
 /** One pull: changes since our revision, or a full snapshot when that cannot work. */

@@ -115,25 +115,34 @@ function addToEntryCount(meta: NgxSharedDict, delta: number): void {
  * adds up and records once per batch rather than once per change.
  */
 export function applyChange(routes: NgxSharedDict, meta: NgxSharedDict, change: Change, fresh = false): LuaMultiReturn<[boolean, undefined, number] | [undefined, string, number]> {
-  // Into a dict never written since start there is nothing to compare with: one dict operation, not two.
+  const value = change.backends === undefined ? undefined : table.concat(change.backends, BACKEND_SEPARATOR);
+  return applyValue(routes, meta, change.host, value, change.revision, fresh);
+}
+
+/**
+ * applyChange on a stored value (the backends already joined), or nil for a
+ * delete. `fresh`: the routes dict was never written, so there is nothing to
+ * read before writing (one dict operation, not two).
+ */
+function applyValue(routes: NgxSharedDict, meta: NgxSharedDict, host: string, value: string | undefined, revision: number, fresh: boolean): LuaMultiReturn<[boolean, undefined, number] | [undefined, string, number]> {
   let current: unknown = undefined;
   let currentRevision: number | undefined = undefined;
   if (!fresh) {
-    [current, currentRevision] = routes.get(change.host);
+    [current, currentRevision] = routes.get(host);
   }
-  if ((currentRevision ?? 0) >= change.revision) {
+  if ((currentRevision ?? 0) >= revision) {
     return $multi(false, undefined, 0);
   }
   const wasLive = isLive(current);
-  if (change.backends === undefined) {
-    const [ok] = routes.safe_set(change.host, TOMBSTONE_VALUE, TOMBSTONE_TTL_S, change.revision);
+  if (value === undefined) {
+    const [ok] = routes.safe_set(host, TOMBSTONE_VALUE, TOMBSTONE_TTL_S, revision);
     if (!ok) {
       // No room for the tombstone: deleting still must happen.
-      routes.delete(change.host);
+      routes.delete(host);
     }
     return $multi(true, undefined, wasLive ? -1 : 0);
   }
-  const [ok, err] = routes.safe_set(change.host, table.concat(change.backends, BACKEND_SEPARATOR), 0, change.revision);
+  const [ok, err] = routes.safe_set(host, value, 0, revision);
   if (!ok) {
     if (err === "no memory") {
       meta.safe_set(META_KEY_DICT_FULL, true);
@@ -161,19 +170,29 @@ export function raiseTableRevision(meta: NgxSharedDict, revision: number): LuaMu
 }
 
 /**
+ * Records that the routes dict is about to be written; returns true when it
+ * never was before (it is empty: nothing to read before a write).
+ */
+function markWritten(meta: NgxSharedDict, count: number): boolean {
+  const [written] = meta.get(META_KEY_ROUTES_WRITTEN);
+  if (written !== undefined) {
+    return false;
+  }
+  if (count > 0) {
+    meta.safe_set(META_KEY_ROUTES_WRITTEN, true);
+  }
+  return true;
+}
+
+/**
  * Validates and applies changes in order into result; returns the highest
  * revision among those applied or skipped. An invalid change is reported and
  * refused; it does not stop the others, and no change is ever half-applied
  * (each is one dict operation).
  */
 function applyChanges(routes: NgxSharedDict, meta: NgxSharedDict, changes: unknown[], result: ChangeBatchResult, deep: boolean): number {
-  // Nothing was ever written to the routes dict: it is empty. Only for a
-  // snapshot (not deep), whose hosts are unique; a push may repeat a host.
-  const [written] = meta.get(META_KEY_ROUTES_WRITTEN);
-  const fresh = !deep && written === undefined;
-  if (changes.length > 0 && written === undefined) {
-    meta.safe_set(META_KEY_ROUTES_WRITTEN, true);
-  }
+  // A snapshot's hosts are unique; a push may repeat a host, so it always reads first.
+  const fresh = markWritten(meta, changes.length) && !deep;
   let highest = 0;
   let entries = 0;
   for (const raw of changes) {
@@ -239,15 +258,103 @@ export function loadSnapshot(routes: NgxSharedDict, meta: NgxSharedDict, revisio
   const result: ChangeBatchResult = { revision: 0, applied: 0, skipped: 0, errors: [], contiguous: true };
   const hadEntries = entryCount(meta) > 0;
   applyChanges(routes, meta, entries, result, false);
+  return finishSnapshot(routes, meta, revision, hadEntries, result, () => {
+    const present = new LuaTable<string, boolean>();
+    for (const raw of entries) {
+      present.set((raw as Change).host, true);
+    }
+    return present;
+  });
+}
+
+/**
+ * Why one entry of a column snapshot is refused, or nil: the same cheap
+ * checks as changeError without `deep`, on a stored value (backends joined
+ * by BACKEND_SEPARATOR).
+ */
+export function columnEntryError(host: unknown, value: unknown, revision: unknown): string | undefined {
+  if (typeof host !== "string" || string.find(host, "^%*?[%w%.%-]+$")[0] === undefined || string.find(host, "%u")[0] !== undefined) {
+    return "snapshot host '" + tostring(host) + "' is not a normalized host";
+  }
+  if (typeof revision !== "number" || revision < 1 || revision > MAX_REVISION || Math.floor(revision) !== revision) {
+    return "snapshot entry for '" + host + "' has no valid revision";
+  }
+  if (typeof value !== "string") {
+    return "snapshot entry for '" + host + "' has backends that are not a string";
+  }
+  // One backend, the common case, is one pattern; several are checked one by one.
+  if (string.find(value, "^[%w%.%-%[%]:]+:%d+$")[0] !== undefined) {
+    return undefined;
+  }
+  let count = 0;
+  for (const [backend] of string.gmatch(value, "[^" + BACKEND_SEPARATOR + "]+")) {
+    count++;
+    if (string.find(backend as string, "^[%w%.%-%[%]:]+:%d+$")[0] === undefined) {
+      return "snapshot entry for '" + host + "' has a bad backend: not host:port";
+    }
+  }
+  if (count < 1 || count > MAX_BACKENDS || string.find(value, BACKEND_SEPARATOR + BACKEND_SEPARATOR, 1, true)[0] !== undefined || string.sub(value, 1, 1) === BACKEND_SEPARATOR || string.sub(value, -1) === BACKEND_SEPARATOR) {
+    return "snapshot entry for '" + host + "' has " + count + " backends, not 1 to " + MAX_BACKENDS + " separated by single spaces";
+  }
+  return undefined;
+}
+
+/**
+ * loadSnapshot for the column form (contract.SnapshotColumns): entry i is
+ * hosts[i], values[i] (its backends joined by BACKEND_SEPARATOR, as the dict
+ * stores them) and revisions[i]. A million entries decode as three arrays
+ * much faster than as a million objects. Caller holds the write lock.
+ */
+export function loadSnapshotColumns(routes: NgxSharedDict, meta: NgxSharedDict, revision: number, hosts: unknown[], values: unknown[], revisions: unknown[]): ChangeBatchResult {
+  const result: ChangeBatchResult = { revision: 0, applied: 0, skipped: 0, errors: [], contiguous: true };
+  if (hosts.length !== values.length || hosts.length !== revisions.length) {
+    result.errors.push("snapshot columns differ in length: " + hosts.length + " hosts, " + values.length + " backends, " + revisions.length + " revisions");
+    result.revision = tableRevision(meta);
+    return result;
+  }
+  const hadEntries = entryCount(meta) > 0;
+  const fresh = markWritten(meta, hosts.length);
+  let entries = 0;
+  for (let i = 0; i < hosts.length; i++) {
+    const host = hosts[i];
+    const value = values[i];
+    const entryRevision = revisions[i];
+    const error = columnEntryError(host, value, entryRevision);
+    if (error !== undefined) {
+      result.errors.push(error);
+      continue;
+    }
+    const [applied, err, delta] = applyValue(routes, meta, host as string, value as string, entryRevision as number, fresh);
+    entries += delta;
+    if (applied === undefined) {
+      result.errors.push("snapshot entry for '" + host + "' failed: " + err);
+    } else if (applied) {
+      result.applied++;
+    } else {
+      result.skipped++;
+    }
+  }
+  addToEntryCount(meta, entries);
+  return finishSnapshot(routes, meta, revision, hadEntries, result, () => {
+    const present = new LuaTable<string, boolean>();
+    for (const host of hosts) {
+      present.set(host as string, true);
+    }
+    return present;
+  });
+}
+
+/**
+ * The end of a snapshot load: remove what the snapshot no longer has (when
+ * the table had entries before), then move the table revision.
+ */
+function finishSnapshot(routes: NgxSharedDict, meta: NgxSharedDict, revision: number, hadEntries: boolean, result: ChangeBatchResult, presentHosts: (this: void) => LuaTable<string, boolean>): ChangeBatchResult {
   if (result.errors.length > 0) {
     result.revision = tableRevision(meta);
     return result;
   }
   if (hadEntries) {
-    const present = new LuaTable<string, boolean>();
-    for (const raw of entries) {
-      present.set((raw as Change).host, true);
-    }
+    const present = presentHosts();
     let removed = 0;
     for (const host of routes.get_keys(0)) {
       if (!present.has(host)) {
