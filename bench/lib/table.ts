@@ -1,5 +1,6 @@
 import { createServer, Server } from "node:http";
 import { AddressInfo } from "node:net";
+import { crc32 } from "node:zlib";
 
 /**
  * Host names of a benchmark table of `size` entries: size - 1 exact hosts
@@ -12,8 +13,8 @@ export const WILDCARD_ENTRY = "*.wild.example-host.com";
 export const WILDCARD_PATTERN = "w%07d.wild.example-host.com";
 /** In no table: an exact miss, a miss on *.example-host.com, then the edge's 404. */
 export const UNKNOWN_PATTERN = "u%07d.example-host.com";
-/** Hosts are numbered with 7 digits. */
-export const MAX_TABLE_SIZE = 10_000_000;
+/** Hosts are numbered with 7 digits, and stay below 2^21 so a number fits beside a CRC-32 in a double (snapshotBody). */
+export const MAX_TABLE_SIZE = 2_000_000;
 
 /** sprintf of the patterns above, for one number. */
 export function hostFor(pattern: string, index: number): string {
@@ -52,13 +53,21 @@ export function snapshotBody(size: number, backend: string): Buffer {
     return parts;
   };
   const quotedBackend = JSON.stringify(backend);
+  // In the order of CRC-32 of the host, as the control plane sends it on Postgres 18.
+  const hostOf = (i: number) => (i < size ? hostFor(EXACT_PATTERN, i) : WILDCARD_ENTRY);
+  const keys = new Float64Array(size);
+  for (let i = 1; i <= size; i++) {
+    keys[i - 1] = crc32(hostOf(i)) * 2 ** 21 + i;
+  }
+  keys.sort();
+  const revisionAt = (position: number) => (keys[position - 1] as number) % 2 ** 21;
   return Buffer.concat([
     Buffer.from(`{"revision":${size},"hosts":`),
-    ...column((i) => `"${i < size ? hostFor(EXACT_PATTERN, i) : WILDCARD_ENTRY}"`),
+    ...column((position) => `"${hostOf(revisionAt(position))}"`),
     Buffer.from(`,"backends":`),
     ...column(() => quotedBackend),
     Buffer.from(`,"revisions":`),
-    ...column((i) => String(i)),
+    ...column((position) => String(revisionAt(position))),
     Buffer.from("}"),
   ]);
 }
