@@ -70,7 +70,7 @@ export function machineInfo(): MachineInfo {
     nginx: firstLine("sh", ["-c", "nginx -v 2>&1"]),
     wrk: firstLine("sh", ["-c", "wrk -v 2>&1 | head -1"]),
     loadAverage: loadAverage(),
-    commit: `${firstLine("git", ["rev-parse", "--short", "HEAD"])}${firstLine("sh", ["-c", "git status --porcelain --untracked-files=no | head -1"]) === "" ? "" : " (with uncommitted changes)"}`,
+    commit: `${firstLine("git", ["rev-parse", "--short", "HEAD"])}${firstLine("sh", ["-c", "git status --porcelain --untracked-files=no -- . ':!bench/results' | head -1"]) === "" ? "" : " (with uncommitted changes)"}`,
   };
 }
 
