@@ -78,7 +78,9 @@ describe("decoding a snapshot body", () => {
 
   it.each([
     ["text that is not JSON", "not json", "not a JSON object"],
-    ["no revision", '{"entries":[]}', "no revision"],
+    ["no revision", '{"entries":[]}', "no valid revision"],
+    ["a negative revision", '{"revision":-1,"hosts":[],"backends":[],"revisions":[]}', "no valid revision"],
+    ["a fractional revision", '{"revision":5.5,"entries":[]}', "no valid revision"],
     ["columns without revisions", '{"revision":1,"hosts":[],"backends":[]}', "neither entries nor hosts"],
   ])("refuses %s", (_name, body, message) => {
     const { results } = runLua(SNAPSHOT, [{ fn: "decodeSnapshot", args: [body] }]);

@@ -146,7 +146,7 @@ describe("loading a snapshot", () => {
     expect(dicts.meta["entries"]?.value).toBe(1);
   });
 
-  it("loads a snapshot into a never-written table without reading each entry first, with the same result", () => {
+  it("loads a snapshot into an empty table by adding each entry, with the same result", () => {
     const { results, dicts } = runLua(TABLE, [
       snapshot(9, [
         { host: "a.com", backends: ip(1), revision: 4 },
@@ -156,7 +156,20 @@ describe("loading a snapshot", () => {
     expect(results[0]?.value).toMatchObject({ applied: 2, skipped: 0, errors: {}, revision: 9 });
     expect(dicts.routes).toEqual({ "a.com": { value: "10.0.0.1:80", flags: 4 }, "b.com": { value: "10.0.0.2:80", flags: 9 } });
     expect(dicts.meta["entries"]?.value).toBe(2);
-    expect(dicts.meta["routes_written"]?.value).toBe(true);
+  });
+
+  it("keeps the newest of a host a snapshot repeats, even when loading into an empty table", () => {
+    const { results, dicts } = runLua(TABLE, [
+      snapshot(9, [
+        { host: "a.com", backends: ip(9), revision: 9 },
+        { host: "a.com", backends: ip(5), revision: 5 },
+        { host: "b.com", backends: ip(2), revision: 2 },
+        { host: "b.com", backends: ip(3), revision: 3 },
+      ]),
+    ]);
+    expect(results[0]?.value).toMatchObject({ applied: 3, skipped: 1, errors: {} });
+    expect(dicts.routes).toEqual({ "a.com": { value: "10.0.0.9:80", flags: 9 }, "b.com": { value: "10.0.0.3:80", flags: 3 } });
+    expect(dicts.meta["entries"]?.value).toBe(2);
   });
 
   it("checks a snapshot's entries with cheap patterns: wrong case, bad characters and a missing port are still refused", () => {

@@ -142,9 +142,14 @@ describe("EntriesService", () => {
     const byHost = (a: { host: string }, b: { host: string }) => a.host.localeCompare(b.host);
     expect(fromColumns.sort(byHost)).toEqual([...entries.entries].sort(byHost));
     expect(fromColumns.find((entry) => entry.host === "two-backends.example.com")?.backends).toEqual(["10.0.0.1:80", "[::1]:81"]);
-    // In the order of the edge dict's hash: CRC-32 of the host, as zlib computes it too.
+    // On Postgres 18 and later, in the order of the edge dict's hash: CRC-32 of the host, as zlib computes it too.
+    const [version] = await query<{ server_version_num: string }>(databaseUrl, "SHOW server_version_num");
     const hashes = columns.hosts.map((host) => crc32(host));
-    expect(hashes).toEqual([...hashes].sort((a, b) => a - b));
+    const inHashOrder = hashes.every((hash, i) => i === 0 || (hashes[i - 1] as number) <= hash);
+    // Before 18 the order is the table's, and a short table may happen to be sorted: nothing to check.
+    if (Number(version?.server_version_num) >= 180000) {
+      expect(inHashOrder).toBe(true);
+    }
   });
 
   it("builds one snapshot for everyone who asks while it is built, and a new one afterwards", async () => {

@@ -66,7 +66,6 @@ export type SnapshotForm = "entries" | "columns";
 export class EntriesService {
   /** The snapshot being built in each form, shared by everyone who asks meanwhile. */
   private readonly snapshotsInFlight = new Map<SnapshotForm, Promise<string>>();
-  private crc32Available: Promise<boolean> | undefined;
 
   private readonly logger = new Logger("entries");
 
@@ -403,15 +402,16 @@ export class EntriesService {
     );
   }
 
-  /** Highest committed revision (0 for an empty log). */
-  /** Whether the server has crc32() (Postgres 18 and later); asked once. */
-  private hasCrc32(manager: EntityManager): Promise<boolean> {
-    this.crc32Available ??= manager
-      .query(`SELECT current_setting('server_version_num')::int >= 180000 AS "available"`)
-      .then((rows: Array<{ available: boolean }>) => rows[0]?.available === true);
-    return this.crc32Available;
+  /**
+   * Whether the server has crc32() (Postgres 18 and later). Asked at each
+   * snapshot build, which is rare: a failover may land on another version.
+   */
+  private async hasCrc32(manager: EntityManager): Promise<boolean> {
+    const rows: Array<{ available: boolean }> = await manager.query(`SELECT current_setting('server_version_num')::int >= 180000 AS "available"`);
+    return rows[0]?.available === true;
   }
 
+  /** Highest committed revision (0 for an empty log). */
   async currentRevision(manager: EntityManager = this.dataSource.manager): Promise<number> {
     const rows: Array<{ revision: string | null }> = await manager.query(`SELECT max("revision") AS "revision" FROM "entry_changes"`);
     return Number(rows[0]?.revision ?? 0);

@@ -33,8 +33,6 @@ export const META_KEY_PULL_NOW = "pull_now";
 /** Set by POST /resync: worker 0's next pull loads a full snapshot. */
 export const META_KEY_RESYNC = "resync";
 export const META_KEY_WRITE_LOCK = "write_lock";
-/** Set once anything was written to the routes dict since start; until then a snapshot load need not read before it writes. */
-export const META_KEY_ROUTES_WRITTEN = "routes_written";
 
 /**
  * Revisions travel as the dict's user flags, which are uint32: 2^32 - 1 changes,

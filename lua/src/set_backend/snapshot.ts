@@ -4,7 +4,7 @@
  * applied. Works on dicts passed in, like table.ts.
  */
 import * as cjson from "cjson.safe";
-import { ChangeBatchResult } from "./contract";
+import { ChangeBatchResult, MAX_REVISION } from "./contract";
 import { loadSnapshot, loadSnapshotColumns } from "./table";
 
 export type DecodedSnapshot =
@@ -18,8 +18,8 @@ export function decodeSnapshot(body: string): LuaMultiReturn<[DecodedSnapshot, u
     return $multi(undefined, "snapshot is not a JSON object: " + (decodeErr ?? "wrong type"));
   }
   const raw = decoded as { revision?: unknown; entries?: unknown; hosts?: unknown; backends?: unknown; revisions?: unknown };
-  if (typeof raw.revision !== "number") {
-    return $multi(undefined, "snapshot has no revision");
+  if (typeof raw.revision !== "number" || raw.revision < 0 || raw.revision > MAX_REVISION || Math.floor(raw.revision) !== raw.revision) {
+    return $multi(undefined, "snapshot has no valid revision");
   }
   if (typeof raw.entries === "object") {
     return $multi({ form: "entries", revision: raw.revision, entries: raw.entries as unknown[] }, undefined);

@@ -20,7 +20,6 @@ import {
   META_KEY_DICT_FULL,
   META_KEY_ENTRIES,
   META_KEY_REVISION,
-  META_KEY_ROUTES_WRITTEN,
   TOMBSTONE_VALUE,
 } from "./contract";
 import { normalizeHost } from "./host";
@@ -121,15 +120,24 @@ export function applyChange(routes: NgxSharedDict, meta: NgxSharedDict, change: 
 
 /**
  * applyChange on a stored value (the backends already joined), or nil for a
- * delete. `fresh`: the routes dict was never written, so there is nothing to
- * read before writing (one dict operation, not two).
+ * delete. `fresh`: the routes dict was empty when the load began, so the
+ * entry is added without a read first (one dict operation, not two); a host
+ * the load already wrote (a snapshot that repeats one) takes the usual path.
  */
 function applyValue(routes: NgxSharedDict, meta: NgxSharedDict, host: string, value: string | undefined, revision: number, fresh: boolean): LuaMultiReturn<[boolean, undefined, number] | [undefined, string, number]> {
-  let current: unknown = undefined;
-  let currentRevision: number | undefined = undefined;
-  if (!fresh) {
-    [current, currentRevision] = routes.get(host);
+  if (fresh && value !== undefined) {
+    const [added, addErr] = routes.safe_add(host, value, 0, revision);
+    if (added) {
+      return $multi(true, undefined, 1);
+    }
+    if (addErr !== "exists") {
+      if (addErr === "no memory") {
+        meta.safe_set(META_KEY_DICT_FULL, true);
+      }
+      return $multi(undefined, addErr ?? "unknown dict error", 0);
+    }
   }
+  const [current, currentRevision] = routes.get(host);
   if ((currentRevision ?? 0) >= revision) {
     return $multi(false, undefined, 0);
   }
@@ -170,18 +178,12 @@ export function raiseTableRevision(meta: NgxSharedDict, revision: number): LuaMu
 }
 
 /**
- * Records that the routes dict is about to be written; returns true when it
- * never was before (it is empty: nothing to read before a write).
+ * True when the routes dict holds no key at all (no entry, no tombstone), so
+ * a snapshot's writes need no read first. Asked once per load; get_keys(1)
+ * stops at the first key.
  */
-function markWritten(meta: NgxSharedDict, count: number): boolean {
-  const [written] = meta.get(META_KEY_ROUTES_WRITTEN);
-  if (written !== undefined) {
-    return false;
-  }
-  if (count > 0) {
-    meta.safe_set(META_KEY_ROUTES_WRITTEN, true);
-  }
-  return true;
+function isEmpty(routes: NgxSharedDict): boolean {
+  return routes.get_keys(1).length === 0;
 }
 
 /**
@@ -191,8 +193,8 @@ function markWritten(meta: NgxSharedDict, count: number): boolean {
  * (each is one dict operation).
  */
 function applyChanges(routes: NgxSharedDict, meta: NgxSharedDict, changes: unknown[], result: ChangeBatchResult, deep: boolean): number {
-  // A snapshot's hosts are unique; a push may repeat a host, so it always reads first.
-  const fresh = markWritten(meta, changes.length) && !deep;
+  // Only snapshots (not deep) load into an empty dict; pushes always read first.
+  const fresh = !deep && isEmpty(routes);
   let highest = 0;
   let entries = 0;
   for (const raw of changes) {
@@ -313,7 +315,7 @@ export function loadSnapshotColumns(routes: NgxSharedDict, meta: NgxSharedDict, 
     return result;
   }
   const hadEntries = entryCount(meta) > 0;
-  const fresh = markWritten(meta, hosts.length);
+  const fresh = isEmpty(routes);
   let entries = 0;
   for (let i = 0; i < hosts.length; i++) {
     const host = hosts[i];
