@@ -134,6 +134,8 @@ describe("sync guarantees under real faults", () => {
 
     it("kill -9 of a control plane during steady traffic fails no request for a known host", async () => {
       const hosts = ["ryw-0.test", "ryw-1.test", "pulled.test"];
+      // A pull that is receiving when its control plane dies gets a reset; nginx logs that at error level.
+      stack.expectLogLines(/recv\(\) failed \(104: Connection reset by peer\), context: ngx\.timer/);
       const traffic = steadyTraffic(stack, hosts);
       await new Promise((resolve) => setTimeout(resolve, 300));
       await stack.stopControlPlane("SIGKILL", 0);
