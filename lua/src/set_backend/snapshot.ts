@@ -4,8 +4,8 @@
  * applied. Works on dicts passed in, like table.ts.
  */
 import * as cjson from "cjson.safe";
-import { ChangeBatchResult, MAX_REVISION } from "./contract";
-import { loadSnapshot, loadSnapshotColumns } from "./table";
+import { ChangeBatchResult } from "./contract";
+import { isRevision, loadSnapshot, loadSnapshotColumns } from "./table";
 
 export type DecodedSnapshot =
   | { form: "entries"; revision: number; entries: unknown[] }
@@ -18,7 +18,8 @@ export function decodeSnapshot(body: string): LuaMultiReturn<[DecodedSnapshot, u
     return $multi(undefined, "snapshot is not a JSON object: " + (decodeErr ?? "wrong type"));
   }
   const raw = decoded as { revision?: unknown; entries?: unknown; hosts?: unknown; backends?: unknown; revisions?: unknown };
-  if (typeof raw.revision !== "number" || raw.revision < 0 || raw.revision > MAX_REVISION || Math.floor(raw.revision) !== raw.revision) {
+  // 0 is the revision of an empty change log.
+  if (raw.revision !== 0 && !isRevision(raw.revision)) {
     return $multi(undefined, "snapshot has no valid revision");
   }
   if (typeof raw.entries === "object") {

@@ -25,6 +25,21 @@ import {
 import { normalizeHost } from "./host";
 import { parseBackend } from "./backend";
 
+/** A revision of the change log: a whole number from 1 to MAX_REVISION (the dict's flags). */
+export function isRevision(value: unknown): value is number {
+  return typeof value === "number" && value >= 1 && value <= MAX_REVISION && Math.floor(value) === value;
+}
+
+/** The cheap host check of a snapshot entry: the characters of a normalized host, no upper case. */
+function looksNormalized(host: string): boolean {
+  return string.find(host, "^%*?[%w%.%-]+$")[0] !== undefined && string.find(host, "%u")[0] === undefined;
+}
+
+/** The cheap backend check of a snapshot entry: something, a colon, a port. */
+function looksLikeBackend(backend: string): boolean {
+  return string.find(backend, "^[%w%.%-%[%]:]+:%d+$")[0] !== undefined;
+}
+
 /**
  * Checks one decoded change; returns why it is refused, or nil. `deep`
  * applies the full host and backend rules (pushes and pulled changes);
@@ -47,11 +62,10 @@ export function changeError(raw: unknown, deep = true): string | undefined {
   if (typeof host !== "string") {
     return "change has no host";
   }
-  if (deep ? normalizeHost(host, true).host !== host : string.find(host, "^%*?[%w%.%-]+$")[0] === undefined || string.find(host, "%u")[0] !== undefined) {
+  if (deep ? normalizeHost(host, true).host !== host : !looksNormalized(host)) {
     return "change host '" + host + "' is not a normalized host";
   }
-  const revision = change.get("revision");
-  if (typeof revision !== "number" || revision < 1 || revision > MAX_REVISION || Math.floor(revision) !== revision) {
+  if (!isRevision(change.get("revision"))) {
     return "change for '" + host + "' has no valid revision";
   }
   const backends = change.get("backends");
@@ -69,7 +83,7 @@ export function changeError(raw: unknown, deep = true): string | undefined {
     if (typeof backend !== "string") {
       return "change for '" + host + "' has a backend that is not a string";
     }
-    const error = deep ? parseBackend(backend).error : string.find(backend, "^[%w%.%-%[%]:]+:%d+$")[0] === undefined ? "not host:port" : undefined;
+    const error = deep ? parseBackend(backend).error : looksLikeBackend(backend) ? undefined : "not host:port";
     if (error !== undefined) {
       return "change for '" + host + "' has a bad backend: " + error;
     }
@@ -275,23 +289,23 @@ export function loadSnapshot(routes: NgxSharedDict, meta: NgxSharedDict, revisio
  * by BACKEND_SEPARATOR).
  */
 export function columnEntryError(host: unknown, value: unknown, revision: unknown): string | undefined {
-  if (typeof host !== "string" || string.find(host, "^%*?[%w%.%-]+$")[0] === undefined || string.find(host, "%u")[0] !== undefined) {
+  if (typeof host !== "string" || !looksNormalized(host)) {
     return "snapshot host '" + tostring(host) + "' is not a normalized host";
   }
-  if (typeof revision !== "number" || revision < 1 || revision > MAX_REVISION || Math.floor(revision) !== revision) {
+  if (!isRevision(revision)) {
     return "snapshot entry for '" + host + "' has no valid revision";
   }
   if (typeof value !== "string") {
     return "snapshot entry for '" + host + "' has backends that are not a string";
   }
   // One backend, the common case, is one pattern; several are checked one by one.
-  if (string.find(value, "^[%w%.%-%[%]:]+:%d+$")[0] !== undefined) {
+  if (looksLikeBackend(value)) {
     return undefined;
   }
   let count = 0;
   for (const [backend] of string.gmatch(value, "[^" + BACKEND_SEPARATOR + "]+")) {
     count++;
-    if (string.find(backend as string, "^[%w%.%-%[%]:]+:%d+$")[0] === undefined) {
+    if (!looksLikeBackend(backend as string)) {
       return "snapshot entry for '" + host + "' has a bad backend: not host:port";
     }
   }
