@@ -25,12 +25,13 @@ function lines(entries: Array<{ host: string; backends?: string[]; revision: num
 async function expectEdgesEqualDatabase(stack: Stack, edges: number[], timeoutMs = 10000): Promise<void> {
   const expected = lines(await databaseTable(stack));
   for (const edge of edges) {
+    // On a timeout, fall through to the comparison, which shows how the tables differ.
     await waitUntil(
       async () => JSON.stringify(lines((await stack.edgeTable(edge)).entries)) === JSON.stringify(expected),
       timeoutMs,
       `edge ${edge} to equal the database`,
-    );
-    expect(lines((await stack.edgeTable(edge)).entries)).toEqual(expected);
+    ).catch(() => undefined);
+    expect({ edge, status: await stack.edgeStatus(edge), entries: lines((await stack.edgeTable(edge)).entries) }).toMatchObject({ edge, entries: expected });
   }
 }
 

@@ -200,6 +200,18 @@ function pullOnce(): LuaMultiReturn<[number, undefined] | [undefined, string]> {
   return $multi(undefined, err);
 }
 
+/**
+ * Runs tick after `delay`. A timer that cannot start ends worker 0's loop, so
+ * it is logged, except in a worker that is exiting (a reload or a graceful
+ * stop), which starts no new timers by design.
+ */
+function after(delay: number, tick: (this: void, premature: boolean) => void): void {
+  const [ok, err] = ngx.timer.at(delay, tick);
+  if (ok === undefined && !ngx.worker.exiting()) {
+    ngx.log(ngx.ERR, "[sync] cannot schedule the next pull: ", err);
+  }
+}
+
 /** Worker 0's loop: next pull after `delay`, polling for a flagged gap meanwhile. */
 function schedule(delay: number, failures: number): void {
   const due = ngx.now() + delay;
@@ -209,7 +221,7 @@ function schedule(delay: number, failures: number): void {
     }
     const [flagged] = meta.get(META_KEY_PULL_NOW);
     if (flagged === undefined && ngx.now() < due) {
-      ngx.timer.at(PULL_NOW_POLL_S, tick);
+      after(PULL_NOW_POLL_S, tick);
       return;
     }
     meta.delete(META_KEY_PULL_NOW);
@@ -224,10 +236,7 @@ function schedule(delay: number, failures: number): void {
     // ±20% so that many edges started together do not pull in step.
     schedule(SYNC_INTERVAL_S * (0.8 + 0.4 * math.random()), 0);
   };
-  const [ok, err] = ngx.timer.at(math.min(delay, PULL_NOW_POLL_S), tick);
-  if (ok === undefined) {
-    ngx.log(ngx.ERR, "[sync] cannot schedule the next pull: ", err);
-  }
+  after(math.min(delay, PULL_NOW_POLL_S), tick);
 }
 
 /** Starts the loop in worker 0 only: the dict is shared, one puller is enough. */
