@@ -7,7 +7,10 @@
  * its revision and applies them; it loads a full snapshot when it has no
  * table yet, when the change log no longer reaches back to its revision
  * (410), or when the disk journal has grown past the snapshot's size. After
- * a failed pull it backs off, doubling up to PULL_BACKOFF_MAX_S.
+ * a failed pull it backs off, doubling up to PULL_BACKOFF_MAX_S; an edge
+ * with no table at all serves nothing but 503s, so it backs off no further
+ * than UNLOADED_BACKOFF_MAX_S (a control plane that starts a little later
+ * than its edges is then seen within seconds).
  *
  * Any worker that sees a gap in the pushed revisions sets META_KEY_PULL_NOW;
  * worker 0 checks the flag every PULL_NOW_POLL_S and pulls at once.
@@ -37,6 +40,7 @@ import { applySnapshot, decodeSnapshot, snapshotSize } from "./snapshot";
 import { applyBatch, tableRevision } from "./table";
 
 const PULL_BACKOFF_MAX_S = 30;
+const UNLOADED_BACKOFF_MAX_S = 4;
 /** How soon worker 0 notices a gap another worker flagged. */
 const PULL_NOW_POLL_S = 0.1;
 /** A 1,000,000-entry snapshot is about 60 MB of JSON; on a LAN it arrives well within this. */
@@ -227,7 +231,8 @@ function schedule(delay: number, failures: number): void {
     meta.delete(META_KEY_PULL_NOW);
     const [, err] = pullOnce();
     if (err !== undefined) {
-      const backoff = math.min(SYNC_INTERVAL_S * 2 ** (failures + 1), PULL_BACKOFF_MAX_S);
+      const [loadedAt] = meta.get(META_KEY_LOADED_AT);
+      const backoff = math.min(SYNC_INTERVAL_S * 2 ** (failures + 1), loadedAt === undefined ? UNLOADED_BACKOFF_MAX_S : PULL_BACKOFF_MAX_S);
       ngx.log(ngx.WARN, "[sync] pull from ", CONTROL_PLANE_URL, " failed, next try in ", backoff, "s: ", err);
       recordError("pull failed: " + err);
       schedule(backoff, failures + 1);
