@@ -43,10 +43,22 @@ describe("migrations through the TypeORM CLI", () => {
     return rows.map((row) => row.column_name);
   }
 
+  async function functions(): Promise<string[]> {
+    const rows = await query<{ proname: string }>(
+      databaseUrl,
+      `SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public' ORDER BY p.proname`,
+    );
+    return rows.map((row) => row.proname);
+  }
+
   it("migration:run creates the schema, each migration:revert undoes one, and run again restores it, keeping the data", async () => {
     expect(npmRun("migration:run").status).toBe(0);
     await expect(tables()).resolves.toEqual(["entries", "entry_changes", "migrations"]);
+    await expect(functions()).resolves.toEqual(["set_backend_write"]);
     await query(databaseUrl, `INSERT INTO "entries" VALUES ('a.test', 1, now(), now(), ARRAY['10.0.0.1:80', '10.0.0.2:80'])`);
+
+    expect(npmRun("migration:revert").status).toBe(0);
+    await expect(functions()).resolves.toEqual([]);
 
     expect(npmRun("migration:revert").status).toBe(0);
     await expect(columns("entry_changes")).resolves.toEqual(["backends", "changed_at", "host", "revision"]);
@@ -62,6 +74,7 @@ describe("migrations through the TypeORM CLI", () => {
     await expect(tables()).resolves.toEqual(["entries", "entry_changes", "migrations"]);
     await expect(columns("entries")).resolves.toEqual(["backends", "created_at", "host", "revision", "updated_at"]);
     await expect(columns("entry_changes")).resolves.toEqual(["actor", "backends", "changed_at", "host", "old_backends", "revision"]);
+    await expect(functions()).resolves.toEqual(["set_backend_write"]);
   }, 120000);
 
   it("the entities and the migrations agree: migration:generate --check finds nothing to generate", () => {

@@ -7,9 +7,9 @@ import { createTestDatabase, query } from "../../../test/helpers/database";
 import { freePort } from "../../../scripts/lib/ports";
 import { RecordedPush, startRecordingEdge } from "../../../test/helpers/recording-edge";
 import { AppModule } from "../app.module";
-import { EntriesService } from "./entries.service";
+import { EntriesService, UpsertResult } from "./entries.service";
 import { runMigrations } from "../migrate";
-import { BACKEND_SEPARATOR, Snapshot, SnapshotColumns } from "../../../lua/src/set_backend/contract";
+import { BACKEND_SEPARATOR, MAX_REVISION, Snapshot, SnapshotColumns } from "../../../lua/src/set_backend/contract";
 
 /** EntriesService inside the real Nest module graph, on a real Postgres. */
 describe("EntriesService", () => {
@@ -118,6 +118,73 @@ describe("EntriesService", () => {
     const before = await service.currentRevision();
     await expect(service.remove("absent.example.com", "spec")).rejects.toMatchObject({ status: 404, response: { error: "not_found" } });
     await expect(service.currentRevision()).resolves.toBe(before);
+  });
+
+  it("commits writes that arrive together as batches: each answered with its own outcome, pushed in revision order", async () => {
+    await service.upsert("batch-gone.example.com", "10.0.0.1:80", undefined, "spec");
+    edge.pushes.length = 0;
+    const before = await service.currentRevision();
+    // Fired without waiting: the first batch takes the first write, the rest queue behind it.
+    const writes = [
+      ...Array.from({ length: 40 }, (_, i) => service.upsert(`batch${i}.example.com`, `10.0.1.${i}:80`, undefined, `actor${i % 3}`)),
+      service.upsert("batch-twice.example.com", "10.0.2.1:80", undefined, "spec"),
+      service.remove("batch-gone.example.com", "spec"),
+      service.remove("batch-absent.example.com", "spec"),
+      service.upsert("batch-twice.example.com", "10.0.2.2:80", undefined, "spec"),
+    ];
+    const settled = await Promise.allSettled(writes);
+    const upserts = settled.slice(0, 40).map((outcome) => (outcome.status === "fulfilled" ? (outcome.value as UpsertResult) : undefined));
+    expect(upserts.every((result) => result?.created === true)).toBe(true);
+    // Revisions follow the order the writes were made in, with no gap.
+    const revisions = upserts.map((result) => result?.entry.revision as number);
+    expect(revisions).toEqual(revisions.map((_, i) => before + 1 + i));
+    const [twiceFirst, gone, absent, twiceSecond] = settled.slice(40);
+    expect(twiceFirst).toMatchObject({ status: "fulfilled", value: { created: true, entry: { revision: before + 41 } } });
+    expect(gone).toMatchObject({ status: "fulfilled" });
+    expect(absent).toMatchObject({ status: "rejected", reason: { status: 404 } });
+    expect(twiceSecond).toMatchObject({ status: "fulfilled", value: { created: false, entry: { revision: before + 43, backends: ["10.0.2.2:80"] } } });
+    await expect(service.currentRevision()).resolves.toBe(before + 43);
+    // Fewer pushes than writes, each continuing where the previous one ended.
+    expect(edge.pushes.length).toBeGreaterThan(1);
+    expect(edge.pushes.length).toBeLessThan(43);
+    let previous = before;
+    for (const push of edge.pushes) {
+      const body = push.body as { previous: number; changes: Array<{ revision: number }> };
+      expect(body.previous).toBe(previous);
+      previous = body.changes.at(-1)?.revision as number;
+    }
+    expect(previous).toBe(before + 43);
+    expect(edge.pushes.flatMap((push) => (push.body as { changes: unknown[] }).changes)).toContainEqual({ host: "batch-gone.example.com", revision: before + 42 });
+    // The log has each change with its own actor and the backends it replaced.
+    const history = await query<{ host: string; actor: string; backends: string[] | null; old_backends: string[] | null }>(
+      databaseUrl,
+      `SELECT "host", "actor", "backends", "old_backends" FROM "entry_changes" WHERE "revision" > $1 ORDER BY "revision"`,
+      [before],
+    );
+    expect(history).toHaveLength(43);
+    expect(history[7]).toEqual({ host: "batch7.example.com", actor: "actor1", backends: ["10.0.1.7:80"], old_backends: null });
+    expect(history.slice(40)).toEqual([
+      { host: "batch-twice.example.com", actor: "spec", backends: ["10.0.2.1:80"], old_backends: null },
+      { host: "batch-gone.example.com", actor: "spec", backends: null, old_backends: ["10.0.0.1:80"] },
+      { host: "batch-twice.example.com", actor: "spec", backends: ["10.0.2.2:80"], old_backends: ["10.0.2.1:80"] },
+    ]);
+    await expect(service.findOne("batch-gone.example.com")).rejects.toMatchObject({ status: 404 });
+  });
+
+  it("answers 507 when the change log has used every revision an edge can store, and commits nothing of the batch", async () => {
+    const sequence = "pg_get_serial_sequence('entry_changes', 'revision')";
+    const before = await service.currentRevision();
+    await query(databaseUrl, `SELECT setval(${sequence}, $1)`, [MAX_REVISION]);
+    try {
+      const writes = [service.upsert("exhausted1.example.com", "10.0.0.1:80", undefined, "spec"), service.upsert("exhausted2.example.com", "10.0.0.1:80", undefined, "spec")];
+      for (const outcome of await Promise.allSettled(writes)) {
+        expect(outcome).toMatchObject({ status: "rejected", reason: { status: 507, response: { error: "revisions_exhausted" } } });
+      }
+      await expect(service.currentRevision()).resolves.toBe(before);
+      await expect(service.findOne("exhausted1.example.com")).rejects.toMatchObject({ status: 404 });
+    } finally {
+      await query(databaseUrl, `SELECT setval(${sequence}, $1)`, [before + 1000]);
+    }
   });
 
   it.each([

@@ -19,6 +19,44 @@ import { ImportFormat, parseImport } from "./import-formats";
  */
 const WRITE_LOCK_KEY = 0x7362;
 
+/** SQLSTATE that set_backend_write raises for a revision past MAX_REVISION (migrations/1764500000000-WriteFunction.ts). */
+const REVISIONS_EXHAUSTED_SQLSTATE = "SB507";
+
+/**
+ * Most single-entry writes committed together. The batch is one function
+ * call and one push; its changes travel in one body to every edge.
+ */
+const MAX_WRITE_BATCH = 1000;
+
+/** A single-entry write waiting in the queue. */
+interface QueuedWrite {
+  host: string;
+  /** null: delete. */
+  backends: string[] | null;
+  actor: string;
+  resolve: (applied: AppliedWrite) => void;
+  reject: (error: unknown) => void;
+}
+
+/** What a queued write became, once its batch was committed and pushed. */
+interface AppliedWrite {
+  outcome: "created" | "updated" | "deleted" | "not_found";
+  revision: number;
+  changedAt: Date;
+  createdAt: Date;
+  edges: PushOutcome[];
+}
+
+/** One row of set_backend_write. */
+interface WriteRow {
+  w_position: number;
+  w_outcome: AppliedWrite["outcome"];
+  w_revision: string | null;
+  w_changed_at: Date | null;
+  w_created_at: Date | null;
+  w_previous: string;
+}
+
 export interface WriteResult {
   /** One outcome per edge: confirmed, or why not. */
   edges: PushOutcome[];
@@ -67,6 +105,10 @@ export class EntriesService {
   /** The snapshot being built in each form, shared by everyone who asks meanwhile. */
   private readonly snapshotsInFlight = new Map<SnapshotForm, Promise<string>>();
 
+  /** Single-entry writes waiting for the next batch, oldest first; `draining` while a batch runs. */
+  private readonly queued: QueuedWrite[] = [];
+  private draining = false;
+
   private readonly logger = new Logger("entries");
 
   constructor(
@@ -106,35 +148,9 @@ export class EntriesService {
     if (backends.error !== undefined) {
       throw new ApiError(400, "invalid_backend", backends.error);
     }
-    const { entry, created, previous } = await this.write(async (manager) => {
-      // One statement after the lock: the log's head, the change (with the
-      // backends it replaces), and the entry. Each round trip is spent with
-      // the write lock held, so they are worth counting.
-      const rows: Array<{ revision: string; created_at: Date; updated_at: Date; inserted: boolean; previous: string }> = await manager.query(
-        `WITH head AS (SELECT coalesce(max("revision"), 0) AS "previous" FROM "entry_changes"),
-         change AS (
-           INSERT INTO "entry_changes" ("host", "backends", "actor", "old_backends")
-           SELECT $1::varchar, $2::text[], $3::varchar, (SELECT "backends" FROM "entries" WHERE "host" = $1::varchar)
-           RETURNING "revision", "changed_at")
-         INSERT INTO "entries" ("host", "backends", "revision", "created_at", "updated_at")
-         SELECT $1::varchar, $2::text[], change."revision", change."changed_at", change."changed_at" FROM change
-         ON CONFLICT ("host") DO UPDATE SET "backends" = EXCLUDED."backends", "revision" = EXCLUDED."revision", "updated_at" = EXCLUDED."updated_at"
-         RETURNING "revision", "created_at", "updated_at", (xmax = 0) AS "inserted", (SELECT "previous" FROM head) AS "previous"`,
-        [host, backends.value, actor],
-      );
-      const row = rows[0];
-      if (row === undefined) {
-        throw new Error("upsert returned no row");
-      }
-      const revision = Number(row.revision);
-      if (revision > MAX_REVISION) {
-        throw new ApiError(507, "revisions_exhausted", "the change log has used every revision an edge can store");
-      }
-      const saved: Entry = { host, backends: backends.value, revision, createdAt: row.created_at, updatedAt: row.updated_at };
-      return { entry: saved, created: row.inserted, previous: Number(row.previous) };
-    });
-    const edges = await this.edges.push(previous, [{ host, backends: entry.backends, revision: entry.revision }]);
-    return { entry, created, edges };
+    const applied = await this.submit(host, backends.value, actor);
+    const entry: Entry = { host, backends: backends.value, revision: applied.revision, createdAt: applied.createdAt, updatedAt: applied.changedAt };
+    return { entry, created: applied.outcome === "created", edges: applied.edges };
   }
 
   /** Delete; 404 when the host has no entry. */
@@ -144,17 +160,93 @@ export class EntriesService {
   }
 
   private async doRemove(host: string, actor: string): Promise<WriteResult> {
-    const change = await this.write(async (manager) => {
-      const existing = await manager.findOne(Entry, { where: { host } });
-      if (existing === null) {
-        throw new ApiError(404, "not_found", `no entry for host '${host}'`);
+    const applied = await this.submit(host, null, actor);
+    if (applied.outcome === "not_found") {
+      throw new ApiError(404, "not_found", `no entry for host '${host}'`);
+    }
+    return { edges: applied.edges };
+  }
+
+  /**
+   * Queues one single-entry write (backends null: a delete) for the next
+   * batch. The answer comes once the batch is committed and pushed.
+   */
+  private submit(host: string, backends: string[] | null, actor: string): Promise<AppliedWrite> {
+    return new Promise<AppliedWrite>((resolve, reject) => {
+      this.queued.push({ host, backends, actor, resolve, reject });
+      if (!this.draining) {
+        this.draining = true;
+        void this.drain();
       }
-      const recorded = await this.recordChange(manager, host, null, actor, existing.backends);
-      await manager.delete(Entry, { host });
-      return recorded;
     });
-    const edges = await this.edges.push(change.previous, [{ host, revision: change.revision }]);
-    return { edges };
+  }
+
+  /**
+   * Group commit: while a batch is being committed and pushed, the writes
+   * that arrive wait in the queue, and the next batch takes all of them (up
+   * to MAX_WRITE_BATCH). One write alone costs one round trip to Postgres
+   * and one push; under load, one commit and one push serve many writes.
+   * Batches run one at a time, so pushes reach each edge in revision order.
+   */
+  private async drain(): Promise<void> {
+    try {
+      while (this.queued.length > 0) {
+        const batch = this.queued.splice(0, MAX_WRITE_BATCH);
+        try {
+          await this.commitBatch(batch);
+        } catch (error) {
+          // Writes already answered ignore this; the others must not wait forever.
+          for (const write of batch) {
+            write.reject(error);
+          }
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async commitBatch(batch: QueuedWrite[]): Promise<void> {
+    let rows: WriteRow[];
+    try {
+      rows = await this.guardDatabase(() =>
+        this.dataSource.query(`SELECT * FROM "set_backend_write"($1::varchar[], $2::text[], $3::varchar[], $4, $5)`, [
+          batch.map((write) => write.host),
+          batch.map((write) => (write.backends === null ? null : write.backends.join(BACKEND_SEPARATOR))),
+          batch.map((write) => write.actor),
+          WRITE_LOCK_KEY,
+          MAX_REVISION,
+        ]),
+      );
+    } catch (error) {
+      if (error instanceof QueryFailedError && (error.driverError as { code?: string } | undefined)?.code === REVISIONS_EXHAUSTED_SQLSTATE) {
+        throw new ApiError(507, "revisions_exhausted", "the change log has used every revision an edge can store");
+      }
+      throw error;
+    }
+    if (rows.length !== batch.length) {
+      throw new Error(`set_backend_write answered ${rows.length} rows for ${batch.length} writes`);
+    }
+    rows.sort((a, b) => a.w_position - b.w_position);
+    const changes: Change[] = [];
+    rows.forEach((row, index) => {
+      const write = batch[index] as QueuedWrite;
+      if (row.w_outcome === "not_found") {
+        return;
+      }
+      const revision = Number(row.w_revision);
+      changes.push(write.backends === null ? { host: write.host, revision } : { host: write.host, backends: write.backends, revision });
+    });
+    const edges = changes.length > 0 ? await this.edges.push(Number(rows[0]?.w_previous ?? 0), changes) : [];
+    rows.forEach((row, index) => {
+      (batch[index] as QueuedWrite).resolve({
+        outcome: row.w_outcome,
+        revision: Number(row.w_revision),
+        changedAt: row.w_changed_at as Date,
+        createdAt: row.w_created_at as Date,
+        edges,
+      });
+    });
   }
 
   async findOne(rawHost: string): Promise<Entry> {
@@ -423,34 +515,6 @@ export class EntriesService {
       throw new ApiError(400, "invalid_host", host.error);
     }
     return host.value;
-  }
-
-  /**
-   * Appends one change to the log. Runs under the write lock, so the log's
-   * current head is the change just before this one (`previous`), which is
-   * what lets an edge notice a push it missed.
-   */
-  private async recordChange(
-    manager: EntityManager,
-    host: string,
-    backends: string[] | null,
-    actor: string,
-    oldBackends: string[] | null,
-  ): Promise<EntryChange & { previous: number }> {
-    const previous = await this.currentRevision(manager);
-    const rows: Array<{ revision: string; changed_at: Date }> = await manager.query(
-      `INSERT INTO "entry_changes" ("host", "backends", "actor", "old_backends") VALUES ($1, $2, $3, $4) RETURNING "revision", "changed_at"`,
-      [host, backends, actor, oldBackends],
-    );
-    const row = rows[0];
-    if (row === undefined) {
-      throw new Error("INSERT ... RETURNING gave no row");
-    }
-    const revision = Number(row.revision);
-    if (revision > MAX_REVISION) {
-      throw new ApiError(507, "revisions_exhausted", "the change log has used every revision an edge can store");
-    }
-    return { revision, host, backends, changedAt: row.changed_at, actor, oldBackends, previous };
   }
 
   private async write<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
