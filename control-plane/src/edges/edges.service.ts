@@ -1,3 +1,4 @@
+import { Agent, request as httpRequest } from "node:http";
 import { Inject, Injectable, Logger } from "@nestjs/common";
 import {
   Change,
@@ -29,6 +30,36 @@ function describeFetchError(error: unknown): string {
   }
   const cause = (error as { cause?: unknown }).cause;
   return cause instanceof Error ? cause.message : error.message;
+}
+
+/**
+ * Connections to the edges' sync listeners, kept open between pushes: a
+ * write then costs no TCP handshake. node:http rather than fetch, which
+ * spends several times the CPU on each request.
+ */
+// Idle connections close after 30 s, before nginx's keepalive_timeout (75 s) would close them under a push.
+const pushAgent = new Agent({ keepAlive: true, timeout: 30000 });
+
+/** POSTs body and reads the whole answer; rejects on a network error or after timeoutMs. */
+function post(url: string, body: string, headers: Record<string, string>, timeoutMs: number): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(url, { method: "POST", agent: pushAgent, headers: { ...headers, "content-length": Buffer.byteLength(body) } }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on("data", (chunk: Buffer) => chunks.push(chunk));
+      response.on("end", () => {
+        clearTimeout(timer);
+        resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") });
+      });
+      response.on("error", fail);
+    });
+    const timer = setTimeout(() => request.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    function fail(error: Error): void {
+      clearTimeout(timer);
+      reject(error);
+    }
+    request.on("error", fail);
+    request.end(body);
+  });
 }
 
 /** Talks to the edges' sync listeners: pushes committed changes, reads status. */
@@ -78,23 +109,17 @@ export class EdgesService {
 
   private async pushTo(edge: string, body: string, timeoutMs: number): Promise<PushOutcome> {
     try {
-      const response = await fetch(edge + EDGE_CHANGES_PATH, {
-        method: "POST",
-        headers: { "content-type": "application/json", [SYNC_SECRET_HEADER]: this.settings.syncSecret },
-        body,
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      const text = await response.text();
-      if (!response.ok) {
-        return this.failed(edge, `edge answered ${response.status}: ${text.slice(0, 200)}`);
+      const response = await post(edge + EDGE_CHANGES_PATH, body, { "content-type": "application/json", [SYNC_SECRET_HEADER]: this.settings.syncSecret }, timeoutMs);
+      if (response.status < 200 || response.status > 299) {
+        return this.failed(edge, `edge answered ${response.status}: ${response.text.slice(0, 200)}`);
       }
-      const result = JSON.parse(text) as ChangeBatchResult;
+      const result = JSON.parse(response.text) as ChangeBatchResult;
       if (result.errors.length > 0) {
         return this.failed(edge, `${result.errors.length} change(s) refused, first: ${result.errors[0]}`);
       }
       return { edge, confirmed: true, revision: result.revision };
     } catch (error) {
-      return this.failed(edge, describeFetchError(error));
+      return this.failed(edge, error instanceof Error ? error.message : String(error));
     }
   }
 
