@@ -302,6 +302,13 @@ describe("the admin API", () => {
         .map((line) => JSON.parse(line) as Record<string, unknown>);
       expect(lines).toContainEqual(expect.objectContaining({ event: "entry.upsert", actor: "ops", host: "logged.admin.test", created: true, lagging_edges: [] }));
       expect(lines).toContainEqual(expect.objectContaining({ event: "push", changes: 1, edges: [expect.objectContaining({ confirmed: true })] }));
+      // The request's own line: its id is the edge's $request_id, and it has no headers.
+      const requestLines = lines.filter((line) => line.msg === "request completed");
+      expect(requestLines).toContainEqual(
+        expect.objectContaining({ req: { id: expect.stringMatching(/^[0-9a-f]{32}$/), method: "POST", url: "/entries.json", remoteAddress: expect.any(String) }, res: { statusCode: 201 } }),
+      );
+      // The edges poll every 2 s; those requests are counted, not logged.
+      expect(requestLines.filter((line) => String((line.req as { url?: string }).url).startsWith("/internal/changes"))).toEqual([]);
       expect(log()).not.toContain(OPS);
       expect(log()).not.toContain(stack.adminToken);
     });
