@@ -22,6 +22,9 @@ export async function waitUntil<T>(check: () => Promise<T> | T, timeoutMs: numbe
   }
 }
 
+/** Characters of a child's latest output a ManagedProcess keeps in memory (the log file has all of it). */
+const RECENT_OUTPUT_CHARS = 64 * 1024;
+
 /**
  * A child process we started and must stop. Its stdout and stderr go to a
  * log file (and, when echo is set, to ours with a prefix).
@@ -30,7 +33,9 @@ export class ManagedProcess {
   readonly child: ChildProcess;
   readonly exited: Promise<number | null>;
   private readonly log: WriteStream;
-  private output = "";
+  /** The latest chunks of output: RECENT_OUTPUT_CHARS characters or a little more. */
+  private chunks: string[] = [];
+  private chunkChars = 0;
 
   constructor(
     readonly name: string,
@@ -42,7 +47,13 @@ export class ManagedProcess {
     this.child = spawn(command, args, { ...options, stdio: ["pipe", "pipe", "pipe"] });
     const capture = (chunk: Buffer) => {
       const text = chunk.toString();
-      this.output = (this.output + text).slice(-64 * 1024);
+      // Kept as chunks and joined only when read: a busy child (a control
+      // plane logging every write) must not cost a 64 KiB copy per chunk.
+      this.chunks.push(text);
+      this.chunkChars += text.length;
+      while (this.chunks.length > 1 && this.chunkChars - (this.chunks[0] as string).length >= RECENT_OUTPUT_CHARS) {
+        this.chunkChars -= (this.chunks.shift() as string).length;
+      }
       this.log.write(text);
       if (options.echo) {
         for (const line of text.split("\n")) {
@@ -67,9 +78,16 @@ export class ManagedProcess {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  /** The last 64 KiB the process printed. */
+  /** The last RECENT_OUTPUT_CHARS characters the process printed. */
   get recentOutput(): string {
     return this.output;
+  }
+
+  private get output(): string {
+    const joined = this.chunks.join("").slice(-RECENT_OUTPUT_CHARS);
+    this.chunks = [joined];
+    this.chunkChars = joined.length;
+    return joined;
   }
 
   /** Sends signal, waits up to timeoutMs, then SIGKILL. */
