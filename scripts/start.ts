@@ -31,6 +31,8 @@ export async function main(): Promise<void> {
   const syncPort = env("EDGE_SYNC_PORT", "8082");
   const controlPlaneHost = env("CONTROL_PLANE_HOST", "127.0.0.1");
   const controlPlanePort = env("CONTROL_PLANE_PORT", "8081");
+  // host:port as URLs and nginx write it: an IPv6 address goes in brackets.
+  const controlPlaneAddress = `${controlPlaneHost.includes(":") ? `[${controlPlaneHost}]` : controlPlaneHost}:${controlPlanePort}`;
   const adminHost = env("ADMIN_HOST", "l.io");
   const adminToken = env("ADMIN_TOKEN", "") || loadOrCreateSecret(data, "admin-token");
   const syncSecret = env("SYNC_SECRET", "") || loadOrCreateSecret(data, "sync-secret");
@@ -70,7 +72,7 @@ export async function main(): Promise<void> {
       watch(await startEmbeddedPostgres(pg, join(logs, "postgres.log")));
     }
 
-    console.log(`starting the control plane on ${controlPlaneHost}:${controlPlanePort}`);
+    console.log(`starting the control plane on ${controlPlaneAddress}`);
     const controlPlane = new ManagedProcess("control-plane", process.execPath, [join(repoRoot(), "dist", "control-plane", "src", "main.js")], {
       env: {
         ...process.env,
@@ -87,7 +89,7 @@ export async function main(): Promise<void> {
       echo: true,
     });
     watch(controlPlane);
-    await waitUntil(() => answers(`http://${controlPlaneHost}:${controlPlanePort}/healthz`), 60000, "the control plane");
+    await waitUntil(() => answers(`http://${controlPlaneAddress}/healthz`), 60000, "the control plane");
 
     console.log(`starting the edge on ${edgeHost}:${edgePort} (sync listener 127.0.0.1:${syncPort})`);
     watch(
@@ -95,7 +97,7 @@ export async function main(): Promise<void> {
         prefix: join(data, "edge"),
         listen: `${edgeHost}:${edgePort}`,
         syncListen: `127.0.0.1:${syncPort}`,
-        controlPlaneAddress: `${controlPlaneHost}:${controlPlanePort}`,
+        controlPlaneAddress,
         adminHost,
         syncSecret,
         routesDictSize: env("ROUTES_DICT_SIZE", "64m"),
@@ -116,7 +118,7 @@ export async function main(): Promise<void> {
   console.log(`
 set-backend is up.
   edge            ${edgeUrl}   (admin API on Host: ${adminHost})
-  control plane   http://${controlPlaneHost}:${controlPlanePort}
+  control plane   http://${controlPlaneAddress}
   sync listener   http://127.0.0.1:${syncPort}   (edge-internal)
   data and logs   ${data}
   admin token     ${adminToken}

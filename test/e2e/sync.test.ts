@@ -315,4 +315,28 @@ describe("sync guarantees under real faults", () => {
       expect((await stack.visit("during.pg.test")).status).toBe(404);
     }, 60000);
   });
+
+  describe("a control plane named by its IPv6 address", () => {
+    let stack: Stack;
+
+    beforeAll(async () => {
+      // The control plane listens on every address; the edge names it [::1]
+      // for its pulls and for the admin host's upstream. It gets no pushes.
+      stack = await Stack.start({ controlPlaneHostName: "[::1]", controlPlaneEnv: { CONTROL_PLANE_HOST: "::" }, pushTo: [] });
+    });
+
+    afterAll(async () => {
+      await stack?.stop();
+    });
+
+    afterEach(() => {
+      expect(stack.unexpectedLogLines()).toEqual([]);
+    });
+
+    it("the edge pulls its table over IPv6 and proxies the admin API there", async () => {
+      expect((await stack.admin("POST", "/entries.json", { host: "v6.pull.test", backend: `127.0.0.1:${backend.port}` })).status).toBe(201);
+      await waitUntil(async () => (await stack.visit("v6.pull.test")).status === 200, 10000, "the edge to pull the entry over IPv6");
+      expect(stack.errorLog(0)).toMatch(/\[sync\] loaded a snapshot of \d+ entries/);
+    });
+  });
 });

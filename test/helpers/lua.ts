@@ -15,6 +15,7 @@ export interface LuaCall {
 export interface LuaCallResult {
   value?: unknown;
   second?: unknown;
+  third?: unknown;
   raised?: string;
 }
 

@@ -5,8 +5,9 @@
 -- A call may name another "module" than the request's.
 -- An argument "$routes" or "$meta" stands for a table-backed shared dict
 -- (fake_dict.lua); the same two dicts serve every call of a request.
--- Each result is {"value": first return, "second": second return} or
--- {"raised": message}; "dicts" holds both dicts' contents at the end.
+-- Each result is {"value": first return, "second": second return, "third":
+-- third return (only when not nil)} or {"raised": message}; "dicts" holds
+-- both dicts' contents at the end.
 local build_dir, here = arg[1], arg[0]:match("^(.*)/[^/]*$") or "."
 package.path = build_dir .. "/?.lua;" .. here .. "/?.lua;" .. package.path
 
@@ -38,9 +39,9 @@ for index, call in ipairs(request.calls) do
   for i, arg_value in ipairs(call.args) do
     args[i] = dicts[arg_value] or arg_value
   end
-  local ok, first, second = pcall(fn, unpack(args, 1, #call.args))
+  local ok, first, second, third = pcall(fn, unpack(args, 1, #call.args))
   if ok then
-    results[index] = { value = to_json_value(first), second = to_json_value(second) }
+    results[index] = { value = to_json_value(first), second = to_json_value(second), third = third }
   else
     results[index] = { raised = tostring(first) }
   end

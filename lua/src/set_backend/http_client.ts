@@ -5,13 +5,22 @@
  * makes the server close after the body) does not justify vendoring it.
  */
 
-/** Splits "http://host:port/path" into its parts; only plain http is supported. */
+/**
+ * Splits "http://host:port/path" into its parts; only plain http is
+ * supported. An IPv6 address is written in brackets, http://[fd00::1]:8081,
+ * and its host keeps them: that is how a cosocket connects to it and how
+ * the Host header names it.
+ */
 export function parseUrl(url: string): LuaMultiReturn<[string, number, string] | [undefined, string, undefined]> {
-  const [host, port, path] = string.match(url, "^http://([^:/]+):(%d+)(/?.*)$");
-  if (host === undefined || port === undefined) {
+  let [host, port, path] = string.match(url, "^http://([^:/%[%]]+):(%d+)(/?.*)$");
+  if (host === undefined) {
+    [host, port, path] = string.match(url, "^http://(%[[%x:.]+%]):(%d+)(/?.*)$");
+  }
+  const portNumber = tonumber(port);
+  if (host === undefined || portNumber === undefined || portNumber < 1 || portNumber > 65535) {
     return $multi(undefined, "expected http://host:port[/path], got '" + url + "'", undefined);
   }
-  return $multi(host, tonumber(port) as number, path === undefined || path === "" ? "/" : path);
+  return $multi(host, portNumber, path === undefined || path === "" ? "/" : path);
 }
 
 export interface HttpResponse {
