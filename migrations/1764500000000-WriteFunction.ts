@@ -8,10 +8,12 @@ import { MigrationInterface, QueryRunner } from "typeorm";
  *
  * Arguments, one array element per write, applied in order:
  *   hosts     the normalized host;
- *   backends  the new backends joined by single spaces, or NULL to delete;
+ *   backends  the new backends joined by the separator (contract.ts
+ *             BACKEND_SEPARATOR), or NULL to delete;
  *   actors    the token name recorded in the change log;
- * then the advisory lock key every writer takes (entries.service.ts
- * WRITE_LOCK_KEY) and the highest revision an edge can store.
+ * with the separator after the backends, then the advisory lock key every
+ * writer takes (entries.service.ts WRITE_LOCK_KEY) and the highest revision
+ * an edge can store.
  *
  * One row per write: its position, the outcome (created, updated, deleted,
  * or not_found for a delete of a host without an entry, which records
@@ -19,8 +21,9 @@ import { MigrationInterface, QueryRunner } from "typeorm";
  * every row also carries `previous`, the change log's head before the batch.
  *
  * The lock comes first and each later statement takes its own snapshot (the
- * function is VOLATILE and runs under READ COMMITTED), so the head and the
- * old backends are read after every earlier writer committed. A revision
+ * function is VOLATILE and runs under READ COMMITTED, which it checks), so
+ * the head and the old backends are read after every earlier writer
+ * committed. A revision
  * past the maximum raises SQLSTATE SB507 and the whole batch rolls back.
  */
 export class WriteFunction1764500000000 implements MigrationInterface {
@@ -28,7 +31,7 @@ export class WriteFunction1764500000000 implements MigrationInterface {
 
   public async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`
-      CREATE FUNCTION "set_backend_write"(p_hosts VARCHAR[], p_backends TEXT[], p_actors VARCHAR[], p_lock_key BIGINT, p_max_revision BIGINT)
+      CREATE FUNCTION "set_backend_write"(p_hosts VARCHAR[], p_backends TEXT[], p_separator TEXT, p_actors VARCHAR[], p_lock_key BIGINT, p_max_revision BIGINT)
       RETURNS TABLE (w_position INT, w_outcome TEXT, w_revision BIGINT, w_changed_at TIMESTAMPTZ, w_created_at TIMESTAMPTZ, w_previous BIGINT)
       LANGUAGE plpgsql VOLATILE AS $fn$
       DECLARE
@@ -36,6 +39,9 @@ export class WriteFunction1764500000000 implements MigrationInterface {
         v_created TIMESTAMPTZ;
         v_new TEXT[];
       BEGIN
+        IF current_setting('transaction_isolation') <> 'read committed' THEN
+          RAISE EXCEPTION 'set_backend_write needs READ COMMITTED, not %', current_setting('transaction_isolation');
+        END IF;
         PERFORM pg_advisory_xact_lock(p_lock_key);
         SELECT coalesce(max(c."revision"), 0) INTO w_previous FROM "entry_changes" c;
         FOR i IN 1 .. coalesce(array_length(p_hosts, 1), 0) LOOP
@@ -61,7 +67,7 @@ export class WriteFunction1764500000000 implements MigrationInterface {
             w_outcome := 'deleted';
             w_created_at := v_created;
           ELSE
-            v_new := string_to_array(p_backends[i], ' ');
+            v_new := string_to_array(p_backends[i], p_separator);
             INSERT INTO "entry_changes" ("host", "backends", "actor", "old_backends")
               VALUES (p_hosts[i], v_new, p_actors[i], v_old)
               RETURNING "revision", "changed_at" INTO w_revision, w_changed_at;
@@ -86,6 +92,6 @@ export class WriteFunction1764500000000 implements MigrationInterface {
   }
 
   public async down(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(`DROP FUNCTION "set_backend_write"(VARCHAR[], TEXT[], VARCHAR[], BIGINT, BIGINT)`);
+    await queryRunner.query(`DROP FUNCTION "set_backend_write"(VARCHAR[], TEXT[], TEXT, VARCHAR[], BIGINT, BIGINT)`);
   }
 }

@@ -22,7 +22,9 @@ export function dataSourceOptions(url: string = databaseUrl()): DataSourceOption
     migrationsRun: false,
     // Short so a request during a Postgres outage fails fast with a 503.
     connectTimeoutMS: 3000,
-    extra: { max: 10 },
+    // TCP keepalive notices a connection whose peer vanished (a partition, a
+    // failover) instead of waiting on it forever.
+    extra: { max: 10, keepAlive: true, keepAliveInitialDelayMillis: 10000 },
   };
 }
 

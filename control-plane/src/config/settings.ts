@@ -64,6 +64,8 @@ export const serverSettings = registerAs("server", () => {
 
 export const databaseSettings = registerAs("database", () => ({
   url: databaseUrl(process.env),
+  /** Longest a batch of single-entry writes waits for the database before its writes answer 503. */
+  writeTimeoutMs: positiveInteger(process.env, "WRITE_TIMEOUT_MS", 30000),
 }));
 
 export const authSettings = registerAs("auth", () => {

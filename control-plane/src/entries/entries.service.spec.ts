@@ -2,6 +2,7 @@ import { crc32 } from "node:zlib";
 import { INestApplication } from "@nestjs/common";
 import { Test } from "@nestjs/testing";
 import { getDataSourceToken } from "@nestjs/typeorm";
+import { Client } from "pg";
 import { DataSource } from "typeorm";
 import { createTestDatabase, query } from "../../../test/helpers/database";
 import { freePort } from "../../../scripts/lib/ports";
@@ -29,6 +30,7 @@ describe("EntriesService", () => {
       SYNC_SECRET: "spec-sync-secret-0123456789",
       EDGE_SYNC_URLS: `${edge.url},${deadEdgeUrl}`,
       EDGE_CONFIRM_TIMEOUT_MS: "300",
+      WRITE_TIMEOUT_MS: "2000",
       ADMIN_HOST: "l.io",
     });
     const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
@@ -174,17 +176,46 @@ describe("EntriesService", () => {
   it("answers 507 when the change log has used every revision an edge can store, and commits nothing of the batch", async () => {
     const sequence = "pg_get_serial_sequence('entry_changes', 'revision')";
     const before = await service.currentRevision();
-    await query(databaseUrl, `SELECT setval(${sequence}, $1)`, [MAX_REVISION]);
+    // The next two revisions fit; the third is one past the last an edge can store.
+    await query(databaseUrl, `SELECT setval(${sequence}, $1)`, [MAX_REVISION - 2]);
     try {
-      const writes = [service.upsert("exhausted1.example.com", "10.0.0.1:80", undefined, "spec"), service.upsert("exhausted2.example.com", "10.0.0.1:80", undefined, "spec")];
-      for (const outcome of await Promise.allSettled(writes)) {
+      // The first write runs alone; the next two queue behind it and share a batch.
+      const writes = ["exhausted1", "exhausted2", "exhausted3"].map((name) => service.upsert(`${name}.example.com`, "10.0.0.1:80", undefined, "spec"));
+      const [first, second, third] = await Promise.allSettled(writes);
+      expect(first).toMatchObject({ status: "fulfilled", value: { entry: { revision: MAX_REVISION - 1 } } });
+      // The second would fit, but its batch holds the third, so neither is stored.
+      for (const outcome of [second, third]) {
         expect(outcome).toMatchObject({ status: "rejected", reason: { status: 507, response: { error: "revisions_exhausted" } } });
       }
-      await expect(service.currentRevision()).resolves.toBe(before);
-      await expect(service.findOne("exhausted1.example.com")).rejects.toMatchObject({ status: 404 });
+      await expect(service.currentRevision()).resolves.toBe(MAX_REVISION - 1);
+      await expect(service.findOne("exhausted2.example.com")).rejects.toMatchObject({ status: 404 });
+      await expect(service.findOne("exhausted3.example.com")).rejects.toMatchObject({ status: 404 });
     } finally {
+      await query(databaseUrl, `DELETE FROM "entries" WHERE "revision" > $1`, [before]);
+      await query(databaseUrl, `DELETE FROM "entry_changes" WHERE "revision" > $1`, [before]);
       await query(databaseUrl, `SELECT setval(${sequence}, $1)`, [before + 1000]);
     }
+  });
+
+  it("answers 503 when the database does not answer a batch within WRITE_TIMEOUT_MS, and later writes go on", async () => {
+    // Another session holds the write lock, so the batch's call waits on it.
+    const blocker = new Client({ connectionString: databaseUrl });
+    await blocker.connect();
+    await blocker.query("BEGIN");
+    await blocker.query("SELECT pg_advisory_xact_lock($1)", [0x7362]);
+    try {
+      await expect(service.upsert("stuck.example.com", "10.0.0.1:80", undefined, "spec")).rejects.toMatchObject({
+        status: 503,
+        response: { error: "database_unavailable", message: expect.stringContaining("did not answer within 2000 ms") },
+      });
+    } finally {
+      await blocker.query("COMMIT");
+      await blocker.end();
+    }
+    // The call that timed out still commits once the lock is free; the queue did not wait for it.
+    const after = await service.upsert("after-stuck.example.com", "10.0.0.2:80", undefined, "spec");
+    expect(after.created).toBe(true);
+    await expect(service.findOne("stuck.example.com")).resolves.toMatchObject({ backends: ["10.0.0.1:80"] });
   });
 
   it.each([

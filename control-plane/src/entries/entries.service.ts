@@ -1,9 +1,12 @@
 import { Inject, Injectable, Logger } from "@nestjs/common";
+import type { ConfigType } from "@nestjs/config";
 import { InjectDataSource } from "@nestjs/typeorm";
+import { AsyncResource } from "node:async_hooks";
+import { DatabaseError } from "pg";
 import { DataSource, EntityManager, MoreThan, QueryFailedError } from "typeorm";
 import { BACKEND_SEPARATOR, Change, ChangesPage, MAX_REVISION } from "../../../lua/src/set_backend/contract";
 import { ApiError } from "../common/api-error";
-import { serverSettings } from "../config/settings";
+import { databaseSettings, serverSettings } from "../config/settings";
 import type { ServerSettings } from "../config/settings";
 import { EdgesService, PushOutcome } from "../edges/edges.service";
 import { MetricsService } from "../metrics/metrics.service";
@@ -93,7 +96,12 @@ function summary(result: WriteResult): Record<string, unknown> {
  * cannot-connect-now (Postgres manual, appendix A).
  */
 function isConnectionFailure(error: QueryFailedError): boolean {
-  const code = (error.driverError as { code?: string } | undefined)?.code ?? "";
+  // An error the server did not send (no SQLSTATE) is the driver's or the
+  // socket's: "Connection terminated unexpectedly", ECONNRESET.
+  if (!(error.driverError instanceof DatabaseError)) {
+    return true;
+  }
+  const code = error.driverError.code ?? "";
   return code.startsWith("08") || ["57P01", "57P02", "57P03"].includes(code);
 }
 
@@ -108,6 +116,8 @@ export class EntriesService {
   /** Single-entry writes waiting for the next batch, oldest first; `draining` while a batch runs. */
   private readonly queued: QueuedWrite[] = [];
   private draining = false;
+  /** The async context the service was made in (no request's), for the drain. */
+  private readonly drainScope = new AsyncResource("set-backend-write-batches");
 
   private readonly logger = new Logger("entries");
 
@@ -115,6 +125,7 @@ export class EntriesService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly edges: EdgesService,
     @Inject(serverSettings.KEY) private readonly server: ServerSettings,
+    @Inject(databaseSettings.KEY) private readonly database: ConfigType<typeof databaseSettings>,
     private readonly metrics: MetricsService,
   ) {}
 
@@ -176,7 +187,9 @@ export class EntriesService {
       this.queued.push({ host, backends, actor, resolve, reject });
       if (!this.draining) {
         this.draining = true;
-        void this.drain();
+        // Outside the async context of the request that happens to start it,
+        // so the drain's own log lines do not carry that request's id.
+        this.drainScope.runInAsyncScope(() => void this.drain());
       }
     });
   }
@@ -192,13 +205,24 @@ export class EntriesService {
     try {
       while (this.queued.length > 0) {
         const batch = this.queued.splice(0, MAX_WRITE_BATCH);
+        let timer: NodeJS.Timeout | undefined;
         try {
-          await this.commitBatch(batch);
+          // A database call that never answers (a partition) must not hold
+          // every later write: the batch fails with 503 and the queue moves on.
+          // If it did commit, the next push's `previous` makes the edges pull it.
+          // (The push gives up by itself after EDGE_CONFIRM_TIMEOUT_MS.)
+          const timeoutMs = this.database.writeTimeoutMs;
+          const stuck = new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new ApiError(503, "database_unavailable", `the database did not answer within ${timeoutMs} ms`)), timeoutMs);
+          });
+          await Promise.race([this.commitBatch(batch), stuck]);
         } catch (error) {
           // Writes already answered ignore this; the others must not wait forever.
           for (const write of batch) {
             write.reject(error);
           }
+        } finally {
+          clearTimeout(timer);
         }
       }
     } finally {
@@ -210,9 +234,10 @@ export class EntriesService {
     let rows: WriteRow[];
     try {
       rows = await this.guardDatabase(() =>
-        this.dataSource.query(`SELECT * FROM "set_backend_write"($1::varchar[], $2::text[], $3::varchar[], $4, $5)`, [
+        this.dataSource.query(`SELECT * FROM "set_backend_write"($1::varchar[], $2::text[], $3, $4::varchar[], $5, $6)`, [
           batch.map((write) => write.host),
           batch.map((write) => (write.backends === null ? null : write.backends.join(BACKEND_SEPARATOR))),
+          BACKEND_SEPARATOR,
           batch.map((write) => write.actor),
           WRITE_LOCK_KEY,
           MAX_REVISION,
