@@ -27,13 +27,16 @@ export async function bootstrap(): Promise<void> {
   app.useLogger(app.get(PinoLogger));
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   app.useGlobalFilters(new ApiErrorFilter());
-  app.enableShutdownHooks();
+  // Exit (rather than re-raise the signal) once shut down, so the process's
+  // exit event fires and pino writes the log lines still in its buffer.
+  app.enableShutdownHooks(undefined, { useProcessExit: true });
   app.getHttpAdapter().getInstance().disable("x-powered-by");
   setUpOpenApi(app);
   await runMigrations(app.get<DataSource>(getDataSourceToken()), logger);
   const server = app.get<ConfigType<typeof serverSettings>>(serverSettings.KEY);
   await app.listen(server.port, server.host);
-  logger.log(`listening on http://${server.host}:${server.port}, admin host ${server.adminHost}`);
+  const shownHost = server.host.includes(":") ? `[${server.host}]` : server.host;
+  logger.log(`listening on http://${shownHost}:${server.port}, admin host ${server.adminHost}`);
 }
 
 if (require.main === module) {
