@@ -302,6 +302,10 @@ describe("the admin API", () => {
         .map((line) => JSON.parse(line) as Record<string, unknown>);
       expect(lines).toContainEqual(expect.objectContaining({ event: "entry.upsert", actor: "ops", host: "logged.admin.test", created: true, lagging_edges: [] }));
       expect(lines).toContainEqual(expect.objectContaining({ event: "push", changes: 1, edges: [expect.objectContaining({ confirmed: true })] }));
+      // The push of a batch of single-entry writes serves several requests, so
+      // its line names none; an import's push belongs to the import's request.
+      const pushRequests = lines.filter((line) => line.event === "push" && "req" in line).map((line) => (line.req as { url?: string }).url);
+      expect(pushRequests.filter((url) => !String(url).startsWith("/entries/import"))).toEqual([]);
       // The request's own line: its id is the edge's $request_id, and it has no headers.
       const requestLines = lines.filter((line) => line.msg === "request completed");
       expect(requestLines).toContainEqual(
