@@ -23,23 +23,22 @@ export interface PushOutcome {
 
 export type EdgeStatusOutcome = { edge: string; status: EdgeStatus; error?: undefined } | { edge: string; status?: undefined; error: string };
 
-/** fetch says only "fetch failed"; the cause says what happened (ECONNREFUSED, a timeout...). */
-function describeFetchError(error: unknown): string {
-  if (!(error instanceof Error)) {
-    return String(error);
-  }
-  const cause = (error as { cause?: unknown }).cause;
-  return cause instanceof Error ? cause.message : error.message;
-}
-
 /**
- * POSTs body with node:http rather than fetch, which spends several times the
- * CPU on each request, and reads the whole answer. Rejects on a network error,
- * or after timeoutMs.
+ * One request to a sync listener with node:http rather than fetch, which
+ * spends several times the CPU on each request, reading the whole answer.
+ * Rejects on a network error, or after timeoutMs.
  */
-function post(agent: Agent, url: string, body: string, headers: Record<string, string>, timeoutMs: number): Promise<{ status: number; text: string }> {
+function send(
+  agent: Agent,
+  method: "GET" | "POST",
+  url: string,
+  headers: Record<string, string>,
+  timeoutMs: number,
+  body?: string,
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const request = httpRequest(url, { method: "POST", agent, headers: { ...headers, "content-length": Buffer.byteLength(body) } }, (response) => {
+    const sent = body === undefined ? headers : { ...headers, "content-length": String(Buffer.byteLength(body)) };
+    const request = httpRequest(url, { method, agent, headers: sent }, (response) => {
       const chunks: Buffer[] = [];
       response.on("data", (chunk: Buffer) => chunks.push(chunk));
       response.on("end", () => {
@@ -59,6 +58,10 @@ function post(agent: Agent, url: string, body: string, headers: Record<string, s
     request.on("error", fail);
     request.end(body);
   });
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** Talks to the edges' sync listeners: pushes committed changes, reads status. */
@@ -119,7 +122,8 @@ export class EdgesService implements OnModuleDestroy {
 
   private async pushTo(edge: string, body: string, timeoutMs: number): Promise<PushOutcome> {
     try {
-      const response = await post(this.agent, edge + EDGE_CHANGES_PATH, body, { "content-type": "application/json", [SYNC_SECRET_HEADER]: this.settings.syncSecret }, timeoutMs);
+      const headers = { "content-type": "application/json", [SYNC_SECRET_HEADER]: this.settings.syncSecret };
+      const response = await send(this.agent, "POST", edge + EDGE_CHANGES_PATH, headers, timeoutMs, body);
       if (response.status < 200 || response.status > 299) {
         return this.failed(edge, `edge answered ${response.status}: ${response.text.slice(0, 200)}`);
       }
@@ -129,7 +133,7 @@ export class EdgesService implements OnModuleDestroy {
       }
       return { edge, confirmed: true, revision: result.revision };
     } catch (error) {
-      return this.failed(edge, error instanceof Error ? error.message : String(error));
+      return this.failed(edge, messageOf(error));
     }
   }
 
@@ -142,16 +146,13 @@ export class EdgesService implements OnModuleDestroy {
     return Promise.all(
       this.settings.syncUrls.map(async (edge): Promise<EdgeStatusOutcome> => {
         try {
-          const response = await fetch(edge + EDGE_STATUS_PATH, {
-            headers: { [SYNC_SECRET_HEADER]: this.settings.syncSecret },
-            signal: AbortSignal.timeout(this.settings.confirmTimeoutMs),
-          });
-          if (!response.ok) {
+          const response = await send(this.agent, "GET", edge + EDGE_STATUS_PATH, { [SYNC_SECRET_HEADER]: this.settings.syncSecret }, this.settings.confirmTimeoutMs);
+          if (response.status !== 200) {
             return { edge, error: `edge answered ${response.status}` };
           }
-          return { edge, status: (await response.json()) as EdgeStatus };
+          return { edge, status: JSON.parse(response.text) as EdgeStatus };
         } catch (error) {
-          return { edge, error: describeFetchError(error) };
+          return { edge, error: messageOf(error) };
         }
       }),
     );

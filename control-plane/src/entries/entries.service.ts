@@ -105,6 +105,11 @@ function isConnectionFailure(error: QueryFailedError): boolean {
   return code.startsWith("08") || ["57P01", "57P02", "57P03"].includes(code);
 }
 
+/** 507: the change log has handed out every revision an edge can store (MAX_REVISION). */
+function revisionsExhausted(): ApiError {
+  return new ApiError(507, "revisions_exhausted", "the change log has used every revision an edge can store");
+}
+
 /** The two forms of the snapshot (contract.Snapshot, contract.SnapshotColumns). */
 export type SnapshotForm = "entries" | "columns";
 
@@ -199,7 +204,9 @@ export class EntriesService {
    * that arrive wait in the queue, and the next batch takes all of them (up
    * to MAX_WRITE_BATCH). One write alone costs one round trip to Postgres
    * and one push; under load, one commit and one push serve many writes.
-   * Batches run one at a time, so pushes reach each edge in revision order.
+   * Batches run one at a time, so pushes reach each edge in revision order,
+   * unless a batch outlived WRITE_TIMEOUT_MS: its push may then come late,
+   * and an edge that sees the gap pulls.
    */
   private async drain(): Promise<void> {
     try {
@@ -245,7 +252,7 @@ export class EntriesService {
       );
     } catch (error) {
       if (error instanceof QueryFailedError && (error.driverError as { code?: string } | undefined)?.code === REVISIONS_EXHAUSTED_SQLSTATE) {
-        throw new ApiError(507, "revisions_exhausted", "the change log has used every revision an edge can store");
+        throw revisionsExhausted();
       }
       throw error;
     }
@@ -405,7 +412,7 @@ export class EntriesService {
         .map((row) => ({ host: row.host, backends: row.backends, revision: Number(row.revision) }))
         .sort((a, b) => a.revision - b.revision);
       if ((changes.at(-1)?.revision ?? 0) > MAX_REVISION) {
-        throw new ApiError(507, "revisions_exhausted", "the change log has used every revision an edge can store");
+        throw revisionsExhausted();
       }
       return { previous: before, changes, created: rows.filter((row) => row.inserted).length };
     });
