@@ -19,10 +19,10 @@ import { join } from "node:path";
 import { httpRequest } from "../scripts/lib/http";
 import { repoRoot } from "../scripts/lib/postgres";
 import { ManagedProcess } from "../scripts/lib/process";
-import { fillDatabase, startControlPlane, summarizeWrites, timedWrite, WriteLoad, WriteOutcome, WriteSummary } from "./lib/control-plane";
+import { closeWriteClient, fillDatabase, startControlPlane, summarizeWrites, timedWrite, WriteLoad, WriteOutcome, WriteSummary } from "./lib/control-plane";
 import { ADMIN_HOST, ADMIN_TOKEN, BenchEdge, edgeStatus, routesDictBytes, startBenchEdge } from "./lib/edge";
-import { cpuSeconds, loadAverage, machineInfo, pinSelf } from "./lib/machine";
-import { backendConf, mapConf, RunningNginx, startNginx, staticConf } from "./lib/nginx";
+import { cpuSeconds, loadAverage, machineInfo, pinSelf, treeCpuSeconds } from "./lib/machine";
+import { backendConf, balancerFloorConf, bareDictReadServer, mapConf, RunningNginx, startNginx, staticConf } from "./lib/nginx";
 import { freePort } from "../scripts/lib/ports";
 import { evaluateTargets, renderMarkdown } from "./lib/report";
 import { Results, VariantRuns } from "./lib/results";
@@ -41,6 +41,11 @@ interface Variant {
   expectStatus: number;
   /** Also measured with one connection, for unloaded latency. */
   latency: boolean;
+}
+
+/** A part-1 edge, with its bare-dict-read server on a port of its own. */
+interface TableEdge extends BenchEdge {
+  bareReadPort: number;
 }
 
 function log(message: string): void {
@@ -88,9 +93,10 @@ class Bench {
     return server;
   }
 
-  async edge(name: string, size: number, backendPort: number): Promise<BenchEdge> {
+  async edge(name: string, size: number, backendPort: number): Promise<TableEdge> {
     const server = await SnapshotServer.start(snapshotBody(size, `127.0.0.1:${backendPort}`), size);
     this.stubs.push(server);
+    const bareReadPort = await freePort();
     const edge = await startBenchEdge({
       name,
       directory: this.directory,
@@ -100,6 +106,7 @@ class Bench {
       routesDictSize: this.settings.dictSize,
       cpu: SERVER_CPU,
       loadTimeoutMs: 180000,
+      extraServers: bareDictReadServer(bareReadPort, backendPort),
     });
     this.started.push(edge.process);
     const status = await edgeStatus(edge.syncPort);
@@ -108,7 +115,7 @@ class Bench {
     }
     this.results.edgeLoadMsFromStub[String(size)] = edge.loadMs;
     log(`${name}: ${thousands(size)} entries loaded from the stub snapshot in ${edge.loadMs} ms`);
-    return edge;
+    return { ...edge, bareReadPort };
   }
 
   private async check(variant: Variant): Promise<void> {
@@ -147,6 +154,7 @@ class Bench {
     const staticServer = await this.nginx("static", (prefix, port) => staticConf(prefix, port, backendPort, false));
     const mapServer = await this.nginx("map", (prefix, port) => mapConf(prefix, port, backendPort, exactHosts(s.tableSize)));
     const luaServer = await this.nginx("empty-lua", (prefix, port) => staticConf(prefix, port, backendPort, true));
+    const floorServer = await this.nginx("balancer-floor", (prefix, port) => balancerFloorConf(prefix, port, backendPort));
     // Baseline for the memory figure: the dict's own overhead with no entries.
     const edgeEmpty = await this.edge("edge-empty", 0, backendPort);
     const edgeSmall = await this.edge(`edge-${small}`, small, backendPort);
@@ -178,11 +186,34 @@ class Bench {
         expectStatus: 404,
         latency: true,
       },
+      {
+        key: "g",
+        label: "(g) nginx, empty access_by_lua + a balancer_by_lua that sets one fixed peer",
+        server: floorServer,
+        script: mainHit,
+        sampleHost: sample,
+        expectStatus: 200,
+        latency: false,
+      },
       { key: `d@${small}`, label: `(d) exact hit, ${thousands(small)} entries`, server: edgeSmall, script: hitScript(small), sampleHost: sample, expectStatus: 200, latency: false },
     ];
     if (edgeLarge !== edgeMain) {
       variants.push({ key: `d@${large}`, label: `(d) exact hit, ${thousands(large)} entries`, server: edgeLarge, script: hitScript(large), sampleHost: hostFor(EXACT_PATTERN, large - 1), expectStatus: 200, latency: false });
     }
+    // The same edge processes, on their bare-dict-read servers: what the dict's own read costs as it grows.
+    const bareRead = (edge: TableEdge): RunningNginx => ({ ...edge, port: edge.bareReadPort });
+    variants.push(
+      { key: `read@${small}`, label: `bare dict read, ${thousands(small)} entries`, server: bareRead(edgeSmall), script: hitScript(small), sampleHost: sample, expectStatus: 200, latency: false },
+      {
+        key: `read@${large}`,
+        label: `bare dict read, ${thousands(large)} entries`,
+        server: bareRead(edgeLarge),
+        script: hitScript(large),
+        sampleHost: hostFor(EXACT_PATTERN, large - 1),
+        expectStatus: 200,
+        latency: false,
+      },
+    );
     for (const variant of variants) {
       await this.check(variant);
     }
@@ -247,9 +278,16 @@ class Bench {
         const largeRun = runs.get(edgeLarge === edgeMain ? "d" : `d@${large}`)?.loaded[r] as WrkResult;
         return (largeRun.serverCpuUsPerRequest ?? NaN) / (loaded(`d@${small}`, r).serverCpuUsPerRequest ?? NaN);
       }),
+      "g/c throughput": perRound((r) => loaded("g", r).requestsPerSec / loaded("c", r).requestsPerSec),
+      "g/c edge CPU per request": perRound((r) => (loaded("g", r).serverCpuUsPerRequest ?? NaN) / (loaded("c", r).serverCpuUsPerRequest ?? NaN)),
+      "d/g edge CPU per request": perRound((r) => (loaded("d", r).serverCpuUsPerRequest ?? NaN) / (loaded("g", r).serverCpuUsPerRequest ?? NaN)),
+      [`bare read ${large}/${small} throughput`]: perRound((r) => loaded(`read@${large}`, r).requestsPerSec / loaded(`read@${small}`, r).requestsPerSec),
+      [`bare read ${large}/${small} edge CPU per request`]: perRound(
+        (r) => (loaded(`read@${large}`, r).serverCpuUsPerRequest ?? NaN) / (loaded(`read@${small}`, r).serverCpuUsPerRequest ?? NaN),
+      ),
     };
 
-    for (const server of [staticServer, mapServer, luaServer, edgeSmall, edgeMain, edgeLarge]) {
+    for (const server of [staticServer, mapServer, luaServer, floorServer, edgeSmall, edgeMain, edgeLarge]) {
       this.countErrorLog(server);
       await server.process.stop("SIGTERM");
     }
@@ -369,6 +407,10 @@ class Bench {
     log(`edge CPU per write, writes only (${this.elapsed()})`);
     const cpuA = cpuSeconds(edgeA.workerPid);
     const cpuB = cpuSeconds(edgeB.workerPid);
+    // What the same writes cost the load core, which wrk and the backend have to themselves when idle.
+    const cpuControlPlane = treeCpuSeconds(cp.controlPlane.child.pid as number);
+    const cpuPostgres = treeCpuSeconds(cp.postgres.child.pid as number);
+    const cpuWriter = process.cpuUsage();
     const writesOnly = new WriteLoad(edgeA.port, s.writeRatePerSec, 64, 2000, backendPort, "only");
     writesOnly.start();
     await sleep(s.durationS * 1000);
@@ -378,6 +420,12 @@ class Bench {
       load: writesOnlyLoad,
       edgeACpuUsPerWrite: ((cpuSeconds(edgeA.workerPid) - cpuA) / answered) * 1e6,
       edgeBCpuUsPerWrite: ((cpuSeconds(edgeB.workerPid) - cpuB) / answered) * 1e6,
+      controlPlaneCpuUsPerWrite: ((treeCpuSeconds(cp.controlPlane.child.pid as number) - cpuControlPlane) / answered) * 1e6,
+      postgresCpuUsPerWrite: ((treeCpuSeconds(cp.postgres.child.pid as number) - cpuPostgres) / answered) * 1e6,
+      writerCpuUsPerWrite: (() => {
+        const used = process.cpuUsage(cpuWriter);
+        return (used.user + used.system) / answered;
+      })(),
     };
     // Cold start from the edge's own disk snapshot: restart edge A on the same prefix, control plane still up.
     log(`restart of ${edgeA.name} from its disk snapshot (${this.elapsed()})`);
@@ -482,6 +530,8 @@ class Bench {
   }
 
   cleanUp(): void {
+    // Its idle kept-alive sockets would keep this process from exiting.
+    closeWriteClient();
     if (!process.env.KEEP_BENCH_DIRS) {
       rmSync(this.directory, { recursive: true, force: true });
     }

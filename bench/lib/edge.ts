@@ -24,6 +24,8 @@ export interface BenchEdgeOptions {
   cpu: number;
   /** Longest wait for the table to load. */
   loadTimeoutMs: number;
+  /** Measurement servers added to the edge's http block (lib/nginx.ts, bareDictReadServer). */
+  extraServers?: string;
 }
 
 export async function edgeStatus(syncPort: number): Promise<EdgeStatus> {
@@ -63,7 +65,7 @@ export async function startBenchEdge(options: BenchEdgeOptions): Promise<BenchEd
     routesDictSize: options.routesDictSize,
     workerProcesses: 1,
     errorLogLevel: "warn",
-  });
+  }, options.extraServers);
   const started = Date.now();
   const nginx = await startNginx(options.name, prefix, conf, options.port, options.cpu, edgeEnv(prefix, options.controlPlaneAddress, SYNC_SECRET));
   try {

@@ -36,6 +36,30 @@ export function childPids(pid: number): number[] {
   return children;
 }
 
+/**
+ * User + system CPU seconds of pid and every process below it, the ended
+ * ones included: a child's time moves into its parent's cutime and cstime
+ * when the parent reaps it (Postgres's backends and autovacuum workers come
+ * and go), so the sum does not drop when a child ends.
+ */
+export function treeCpuSeconds(pid: number): number {
+  let total = 0;
+  const pending = [pid];
+  while (pending.length > 0) {
+    const next = pending.pop() as number;
+    try {
+      const fields = statFields(next);
+      // utime, stime, cutime, cstime: fields 14 to 17 of stat.
+      total += (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS_PER_SECOND;
+    } catch {
+      // The process ended while we looked.
+      continue;
+    }
+    pending.push(...childPids(next));
+  }
+  return total;
+}
+
 function firstLine(command: string, args: string[]): string {
   try {
     return execFileSync(command, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).split("\n")[0]?.trim() ?? "";

@@ -68,6 +68,14 @@ ${tempPaths(prefix)}
 `;
 }
 
+/** The static upstream of (a), (c) and the bare dict read: the backend, kept alive. */
+function staticUpstream(backendPort: number): string {
+  return `    upstream ${BACKEND_UPSTREAM} {
+        server 127.0.0.1:${backendPort};
+        keepalive ${UPSTREAM_KEEPALIVE};
+    }`;
+}
+
 /** (a) a static upstream, or (c) the same with an empty access_by_lua block. */
 export function staticConf(prefix: string, port: number, backendPort: number, emptyLua: boolean): string {
   return `${head(prefix, true)}
@@ -75,10 +83,7 @@ http {
 ${tempPaths(prefix)}
     access_log off;
     server_tokens off;
-    upstream ${BACKEND_UPSTREAM} {
-        server 127.0.0.1:${backendPort};
-        keepalive ${UPSTREAM_KEEPALIVE};
-    }
+${staticUpstream(backendPort)}
     server {
         listen 127.0.0.1:${port} default_server;
         location / {
@@ -87,6 +92,55 @@ ${tempPaths(prefix)}
         }
     }
 }
+`;
+}
+
+/**
+ * (g) the floor of a Lua router that picks its peer per request and keeps
+ * connections to it: (c)'s empty access_by_lua, and an upstream whose
+ * balancer_by_lua sets one fixed peer (the backend) with keepalive. Nothing
+ * is looked up; what (g) costs over (c) is what nginx charges for running
+ * a balancer_by_lua at all.
+ */
+export function balancerFloorConf(prefix: string, port: number, backendPort: number): string {
+  return `${head(prefix, true)}
+http {
+${tempPaths(prefix)}
+    access_log off;
+    server_tokens off;
+    upstream bench_lua_balancer {
+        server 0.0.0.1;
+        balancer_by_lua_block { require("ngx.balancer").set_current_peer("127.0.0.1", ${backendPort}) }
+        keepalive ${UPSTREAM_KEEPALIVE};
+    }
+    server {
+        listen 127.0.0.1:${port} default_server;
+        location / {
+            access_by_lua_block { }
+            proxy_pass http://bench_lua_balancer;${PROXY_HEADERS}
+        }
+    }
+}
+`;
+}
+
+/**
+ * A server added to a bench edge: the bare dict read any lookup in a
+ * lua_shared_dict pays, `ngx.var.host` and one `get` on the routes dict,
+ * 404 on a miss, then the static upstream. Measured on the 10- and the
+ * 1,000,000-entry edges, it shows what the dict itself costs as it grows.
+ */
+export function bareDictReadServer(port: number, backendPort: number): string {
+  return `${staticUpstream(backendPort)}
+    server {
+        listen 127.0.0.1:${port};
+        location / {
+            access_by_lua_block {
+                if ngx.shared.set_backend_routes:get(ngx.var.host) == nil then return ngx.exit(404) end
+            }
+            proxy_pass http://${BACKEND_UPSTREAM};${PROXY_HEADERS}
+        }
+    }
 `;
 }
 
@@ -111,10 +165,7 @@ ${tempPaths(prefix)}
         default "";
 ${lines}
     }
-    upstream ${BACKEND_UPSTREAM} {
-        server 127.0.0.1:${backendPort};
-        keepalive ${UPSTREAM_KEEPALIVE};
-    }
+${staticUpstream(backendPort)}
     server {
         listen 127.0.0.1:${port} default_server;
         if ($bench_route = "") { return 404; }
@@ -135,7 +186,7 @@ export const HTTP_INCLUDE_TEMPLATE = "set_backend_http.conf.template";
  * each request to a file, which no baseline does). Also writes the http
  * include into prefix/conf, as startEdge does.
  */
-export function setBackendConf(options: Parameters<typeof renderNginxConf>[0]): string {
+export function setBackendConf(options: Parameters<typeof renderNginxConf>[0], extraServers = ""): string {
   makePrefix(options.prefix);
   if (existsSync(join(repoRoot(), "openresty", HTTP_INCLUDE_TEMPLATE))) {
     writeFileSync(join(options.prefix, "conf", "set_backend_http.conf"), renderNginxConf(options, HTTP_INCLUDE_TEMPLATE));
@@ -146,7 +197,13 @@ export function setBackendConf(options: Parameters<typeof renderNginxConf>[0]): 
   if (matches.length !== 1) {
     throw new Error(`expected one set_backend access_log line in the rendered template, found ${matches.length}`);
   }
-  return rendered.replace(accessLog, "    access_log off;  # bench: as in the baselines");
+  const withoutLog = rendered.replace(accessLog, "    access_log off;  # bench: as in the baselines");
+  if (extraServers === "") {
+    return withoutLog;
+  }
+  // The http block is the template's last block: its closing brace ends the file.
+  const end = withoutLog.lastIndexOf("}");
+  return `${withoutLog.slice(0, end)}\n    # bench: measurement servers, never hit by the set-backend variants\n${extraServers}}\n`;
 }
 
 function makePrefix(prefix: string): void {

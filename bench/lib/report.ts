@@ -25,7 +25,7 @@ export function evaluateTargets(r: Results): Target[] {
     target: "≥ 0.97",
     measured: fmt(dc, 3),
     met: met(dc, dc >= 0.97),
-    note: cpuNote("d/c edge CPU per request"),
+    note: `${cpuNote("d/c edge CPU per request")}; floor of any Lua router that keeps connections to the peers it picks, (g)/(c): ${fmt(ratio("g/c throughput"), 3)}`,
   });
   targets.push({
     id: "1",
@@ -57,7 +57,9 @@ export function evaluateTargets(r: Results): Target[] {
     target: "≥ 0.97",
     measured: fmt(size, 3),
     met: met(size, size >= 0.97),
-    note: (s.mode === "quick" ? "quick mode: 100,000 rather than 1,000,000; " : "") + cpuNote(`size ${large}/${small} edge CPU per request`),
+    note:
+      (s.mode === "quick" ? "quick mode: 100,000 rather than 1,000,000; " : "") +
+      `${cpuNote(`size ${large}/${small} edge CPU per request`)}; the bare dict read alone: ${fmt(ratio(`bare read ${large}/${small} throughput`), 3)}`,
   });
   const bytes = r.memory?.bytesPerEntry ?? NaN;
   targets.push({
@@ -190,10 +192,24 @@ export function renderMarkdown(r: Results): string {
   }
   lines.push("");
 
+  lines.push(
+    "(g) is the floor under (d) that no Lua router can go below while it keeps connections to the peers it picks: nginx's keepalive " +
+      "reaches a peer chosen in Lua only through balancer_by_lua, so (g) runs (c)'s empty access_by_lua plus a balancer_by_lua that sets " +
+      "one fixed peer and looks nothing up. (g)/(c) is what that phase alone costs; d/g edge CPU per request is what set-backend's own code adds on top.",
+    "",
+  );
+
   lines.push("## 2. Table size", "");
   lines.push(
     `Exact hits with ${s.sizes.map(thousands).join(", ")} entries (rows above: the ${thousands(s.tableSize)}-entry one is (d)).` +
       (s.mode === "quick" ? " Quick mode uses smaller tables than the full run's 10 / 100,000 / 1,000,000." : ""),
+    "",
+  );
+  lines.push(
+    "The bare dict read rows are the same edge processes (same dict, same entries) on a server of their own whose access_by_lua does only " +
+      "`ngx.shared.set_backend_routes:get(ngx.var.host)` (404 on a miss) before a static upstream: the part of a lookup that any " +
+      "lua_shared_dict router pays. The dict is a red-black tree that also moves each entry read to the head of its LRU queue, " +
+      "so a read at a million entries walks and writes memory all over the zone.",
     "",
   );
   const loadLines = Object.entries(r.edgeLoadMsFromStub).map(([size, ms]) => `${thousands(Number(size))}: ${fmt(ms / 1000, 2)} s`);
@@ -237,7 +253,8 @@ export function renderMarkdown(r: Results): string {
   if (r.writes) {
     const w = r.writes;
     lines.push(
-      `Sequential upserts through edge A's admin host (\`POST /entries.json\`, Host: l.io), each answered after both edges confirmed: ` +
+      `Sequential upserts through edge A's admin host (\`POST /entries.json\`, Host: l.io), each answered after both edges confirmed; ` +
+        "every write of this part goes over kept-alive connections, as an API client sending many writes keeps them: " +
         `${w.latency.writes} writes, p50 ${fmt(w.latency.p50Ms)} ms, p99 ${fmt(w.latency.p99Ms)} ms, ${w.latency.failed} failed, ` +
         `${w.latency.lagging} answered with a lagging edge; ${fmt(w.latency.ratePerSec, 0)} writes/s sequentially.`,
       "",
@@ -266,6 +283,15 @@ export function renderMarkdown(r: Results): string {
           `so a saturated edge would keep about ${fmt(1 - (o.edgeACpuUsPerWrite * s.writeRatePerSec) / 1e6, 3)} (A) and ${fmt(1 - (o.edgeBCpuUsPerWrite * s.writeRatePerSec) / 1e6, 3)} (B) of its idle throughput.`,
         "",
       );
+      if (o.controlPlaneCpuUsPerWrite !== undefined && o.postgresCpuUsPerWrite !== undefined && o.writerCpuUsPerWrite !== undefined) {
+        const onLoadCore = o.controlPlaneCpuUsPerWrite + o.postgresCpuUsPerWrite + o.edgeBCpuUsPerWrite + o.writerCpuUsPerWrite;
+        lines.push(
+          `The same writes on the load core (CPU ${LOAD_CPU}): the control plane ${fmt(o.controlPlaneCpuUsPerWrite, 0)} µs of CPU per write, Postgres ${fmt(o.postgresCpuUsPerWrite, 0)} µs, ` +
+            `edge B ${fmt(o.edgeBCpuUsPerWrite, 0)} µs and this script sending them ${fmt(o.writerCpuUsPerWrite, 0)} µs: ${fmt(onLoadCore, 0)} µs, ` +
+            `or ${fmt((onLoadCore * s.writeRatePerSec) / 1e4, 0)}% of that core at ${s.writeRatePerSec} writes/s, taken from wrk and the backend, which keep it busy on their own when idle.`,
+          "",
+        );
+      }
     }
   } else {
     lines.push("not measured (see errors)", "");
