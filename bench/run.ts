@@ -204,6 +204,7 @@ class Bench {
     const bareRead = (edge: TableEdge): RunningNginx => ({ ...edge, port: edge.bareReadPort });
     variants.push(
       { key: `read@${small}`, label: `bare dict read, ${thousands(small)} entries`, server: bareRead(edgeSmall), script: hitScript(small), sampleHost: sample, expectStatus: 200, latency: false },
+      { key: `read@${s.tableSize}`, label: `bare dict read, ${thousands(s.tableSize)} entries`, server: bareRead(edgeMain), script: mainHit, sampleHost: sample, expectStatus: 200, latency: false },
       {
         key: `read@${large}`,
         label: `bare dict read, ${thousands(large)} entries`,
@@ -258,6 +259,10 @@ class Bench {
     };
     const loaded = (key: string, round: number) => runs.get(key)?.loaded[round] as WrkResult;
     const unloaded = (key: string, round: number) => runs.get(key)?.unloaded[round] as WrkResult;
+    // The least a lua_shared_dict router that keeps connections pays per request: (g)'s balancer
+    // phase plus the bare dict read at (d)'s table size, each over (c).
+    const cpu = (key: string, round: number) => loaded(key, round).serverCpuUsPerRequest ?? NaN;
+    const floorCpu = (round: number) => cpu("g", round) + cpu(`read@${s.tableSize}`, round) - cpu("c", round);
     this.results.ratios = {
       "d/b throughput": perRound((r) => loaded("d", r).requestsPerSec / loaded("b", r).requestsPerSec),
       "d/c throughput": perRound((r) => loaded("d", r).requestsPerSec / loaded("c", r).requestsPerSec),
@@ -281,6 +286,8 @@ class Bench {
       "g/c throughput": perRound((r) => loaded("g", r).requestsPerSec / loaded("c", r).requestsPerSec),
       "g/c edge CPU per request": perRound((r) => (loaded("g", r).serverCpuUsPerRequest ?? NaN) / (loaded("c", r).serverCpuUsPerRequest ?? NaN)),
       "d/g edge CPU per request": perRound((r) => (loaded("d", r).serverCpuUsPerRequest ?? NaN) / (loaded("g", r).serverCpuUsPerRequest ?? NaN)),
+      "floor/c edge CPU per request": perRound((r) => floorCpu(r) / (loaded("c", r).serverCpuUsPerRequest ?? NaN)),
+      "floor/b edge CPU per request": perRound((r) => floorCpu(r) / (loaded("b", r).serverCpuUsPerRequest ?? NaN)),
       [`bare read ${large}/${small} throughput`]: perRound((r) => loaded(`read@${large}`, r).requestsPerSec / loaded(`read@${small}`, r).requestsPerSec),
       [`bare read ${large}/${small} edge CPU per request`]: perRound(
         (r) => (loaded(`read@${large}`, r).serverCpuUsPerRequest ?? NaN) / (loaded(`read@${small}`, r).serverCpuUsPerRequest ?? NaN),
