@@ -196,8 +196,8 @@ export function renderMarkdown(r: Results): string {
   lines.push("");
 
   lines.push(
-    "(g) is the floor under (d) that no Lua router can go below while it keeps connections to the peers it picks: nginx's keepalive " +
-      "reaches a peer chosen in Lua only through balancer_by_lua, so (g) runs (c)'s empty access_by_lua plus a balancer_by_lua that sets " +
+    "(g) is the floor under (d) that no Lua router whose peers change at run time can go below while it keeps connections to them: " +
+      "short of an upstream block per peer in the config, nginx's keepalive reaches a peer chosen in Lua only through balancer_by_lua, so (g) runs (c)'s empty access_by_lua plus a balancer_by_lua that sets " +
       "one fixed peer and looks nothing up. (g)/(c) is what that phase alone costs. Every lookup in a lua_shared_dict also pays the bare dict read (its rows are explained in section 2) " +
       `at (d)'s ${thousands(s.tableSize)} entries, so the floor under (d) is (g) plus that read's CPU over (c): floor/c and floor/b ` +
       "compare it with (c) and (b) in worker CPU per request. d/g edge CPU per request is what set-backend's own code adds over (g).",
