@@ -97,10 +97,10 @@ ${staticUpstream(backendPort)}
 
 /**
  * (g) the floor of a Lua router that picks its peer per request from a
- * table changed at run time and keeps connections to it: (c)'s empty access_by_lua, and an upstream whose
- * balancer_by_lua sets one fixed peer (the backend) with keepalive. Nothing
- * is looked up; what (g) costs over (c) is what nginx charges for running
- * a balancer_by_lua at all.
+ * table changed at run time and keeps connections to it: (c)'s empty
+ * access_by_lua, and an upstream whose balancer_by_lua sets one fixed peer
+ * (the backend) with keepalive. Nothing is looked up; what (g) costs over
+ * (c) is what nginx charges for running a balancer_by_lua at all.
  */
 export function balancerFloorConf(prefix: string, port: number, backendPort: number): string {
   return `${head(prefix, true)}
