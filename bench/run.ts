@@ -259,9 +259,12 @@ class Bench {
     };
     const loaded = (key: string, round: number) => runs.get(key)?.loaded[round] as WrkResult;
     const unloaded = (key: string, round: number) => runs.get(key)?.unloaded[round] as WrkResult;
+    // (d) at the largest size: its own variant, unless the main table is that large.
+    const largeKey = edgeLarge === edgeMain ? "d" : `d@${large}`;
+    /** The worker's CPU per request in a variant's loaded run of a round. */
+    const cpu = (key: string, round: number) => loaded(key, round).serverCpuUsPerRequest ?? NaN;
     // The least a lua_shared_dict router that keeps connections pays per request: (g)'s balancer
     // phase plus the bare dict read at (d)'s table size, each over (c).
-    const cpu = (key: string, round: number) => loaded(key, round).serverCpuUsPerRequest ?? NaN;
     const floorCpu = (round: number) => cpu("g", round) + cpu(`read@${s.tableSize}`, round) - cpu("c", round);
     this.results.ratios = {
       "d/b throughput": perRound((r) => loaded("d", r).requestsPerSec / loaded("b", r).requestsPerSec),
@@ -273,25 +276,17 @@ class Bench {
       "f/d throughput": perRound((r) => loaded("f", r).requestsPerSec / loaded("d", r).requestsPerSec),
       "p99 added over b, ms, 1 connection": perRound((r) => unloaded("d", r).p99Ms - unloaded("b", r).p99Ms),
       "p99 added over b, ms, 32 connections": perRound((r) => loaded("d", r).p99Ms - loaded("b", r).p99Ms),
-      "d/b edge CPU per request": perRound((r) => (loaded("d", r).serverCpuUsPerRequest ?? NaN) / (loaded("b", r).serverCpuUsPerRequest ?? NaN)),
-      "d/c edge CPU per request": perRound((r) => (loaded("d", r).serverCpuUsPerRequest ?? NaN) / (loaded("c", r).serverCpuUsPerRequest ?? NaN)),
-      [`size ${large}/${small} throughput`]: perRound((r) => {
-        const largeRun = runs.get(edgeLarge === edgeMain ? "d" : `d@${large}`)?.loaded[r] as WrkResult;
-        return largeRun.requestsPerSec / loaded(`d@${small}`, r).requestsPerSec;
-      }),
-      [`size ${large}/${small} edge CPU per request`]: perRound((r) => {
-        const largeRun = runs.get(edgeLarge === edgeMain ? "d" : `d@${large}`)?.loaded[r] as WrkResult;
-        return (largeRun.serverCpuUsPerRequest ?? NaN) / (loaded(`d@${small}`, r).serverCpuUsPerRequest ?? NaN);
-      }),
+      "d/b edge CPU per request": perRound((r) => cpu("d", r) / cpu("b", r)),
+      "d/c edge CPU per request": perRound((r) => cpu("d", r) / cpu("c", r)),
+      [`size ${large}/${small} throughput`]: perRound((r) => loaded(largeKey, r).requestsPerSec / loaded(`d@${small}`, r).requestsPerSec),
+      [`size ${large}/${small} edge CPU per request`]: perRound((r) => cpu(largeKey, r) / cpu(`d@${small}`, r)),
       "g/c throughput": perRound((r) => loaded("g", r).requestsPerSec / loaded("c", r).requestsPerSec),
-      "g/c edge CPU per request": perRound((r) => (loaded("g", r).serverCpuUsPerRequest ?? NaN) / (loaded("c", r).serverCpuUsPerRequest ?? NaN)),
-      "d/g edge CPU per request": perRound((r) => (loaded("d", r).serverCpuUsPerRequest ?? NaN) / (loaded("g", r).serverCpuUsPerRequest ?? NaN)),
-      "floor/c edge CPU per request": perRound((r) => floorCpu(r) / (loaded("c", r).serverCpuUsPerRequest ?? NaN)),
-      "floor/b edge CPU per request": perRound((r) => floorCpu(r) / (loaded("b", r).serverCpuUsPerRequest ?? NaN)),
+      "g/c edge CPU per request": perRound((r) => cpu("g", r) / cpu("c", r)),
+      "d/g edge CPU per request": perRound((r) => cpu("d", r) / cpu("g", r)),
+      "floor/c edge CPU per request": perRound((r) => floorCpu(r) / cpu("c", r)),
+      "floor/b edge CPU per request": perRound((r) => floorCpu(r) / cpu("b", r)),
       [`bare read ${large}/${small} throughput`]: perRound((r) => loaded(`read@${large}`, r).requestsPerSec / loaded(`read@${small}`, r).requestsPerSec),
-      [`bare read ${large}/${small} edge CPU per request`]: perRound(
-        (r) => (loaded(`read@${large}`, r).serverCpuUsPerRequest ?? NaN) / (loaded(`read@${small}`, r).serverCpuUsPerRequest ?? NaN),
-      ),
+      [`bare read ${large}/${small} edge CPU per request`]: perRound((r) => cpu(`read@${large}`, r) / cpu(`read@${small}`, r)),
     };
 
     for (const server of [staticServer, mapServer, luaServer, floorServer, edgeSmall, edgeMain, edgeLarge]) {
