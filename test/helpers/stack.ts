@@ -168,9 +168,12 @@ export class Stack {
     return `http://127.0.0.1:${this.controlPlaneHandle(index).port}`;
   }
 
-  /** An admin API call through edge 0 on the admin host; token null sends none. */
-  admin(method: string, path: string, body?: unknown, token: string | null = ADMIN_TOKEN): Promise<HttpResult> {
-    return this.adminAt(this.edgeUrl(0), method, path, body, token, { host: ADMIN_HOST });
+  /**
+   * An admin API call through edge 0 on the admin host; token null sends none.
+   * timeoutMs bounds the silence while waiting for the answer (5 s by default).
+   */
+  admin(method: string, path: string, body?: unknown, token: string | null = ADMIN_TOKEN, timeoutMs?: number): Promise<HttpResult> {
+    return this.adminAt(this.edgeUrl(0), method, path, body, token, { host: ADMIN_HOST }, timeoutMs);
   }
 
   /** An admin API call straight to control-plane replica `index`. */
@@ -178,7 +181,7 @@ export class Stack {
     return this.adminAt(this.controlPlaneUrl(index), method, path, body, ADMIN_TOKEN, {});
   }
 
-  private adminAt(base: string, method: string, path: string, body: unknown, token: string | null, extra: Record<string, string>): Promise<HttpResult> {
+  private adminAt(base: string, method: string, path: string, body: unknown, token: string | null, extra: Record<string, string>, timeoutMs?: number): Promise<HttpResult> {
     const headers: Record<string, string> = { ...extra };
     if (token !== null) {
       headers.authorization = `Bearer ${token}`;
@@ -188,7 +191,7 @@ export class Stack {
       // What `curl -d` sends: the API must read JSON whatever the type says.
       headers["content-type"] = "application/x-www-form-urlencoded";
     }
-    return httpRequest(base + path, { method, headers, body: text });
+    return httpRequest(base + path, { method, headers, body: text, timeoutMs });
   }
 
   /** A request to an edge's sync listener, with the secret. */
