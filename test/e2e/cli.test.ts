@@ -51,7 +51,8 @@ describe("the set-backend CLI", () => {
     const good = join(directory, "good.ndjson");
     writeFileSync(good, Array.from({ length: 50 }, (_, i) => JSON.stringify({ host: `i${i}.import.cli.test`, backend: "10.0.0.1:80" })).join("\n"));
     expect(cli(["import", good, "--dry-run"])).toMatchObject({ code: 0, stdout: "would import 50 entries: 50 new, 0 updated\n" });
-    expect(cli(["import", good])).toMatchObject({ code: 0, stdout: "imported 50 entries: 50 new, 0 updated\n" });
+    // Not a terminal: no progress bar on stderr.
+    expect(cli(["import", good])).toMatchObject({ code: 0, stdout: "imported 50 entries: 50 new, 0 updated\n", stderr: "" });
     const bad = join(directory, "bad.ndjson");
     writeFileSync(bad, '{"host": "ok.cli.test", "backend": "10.0.0.1:80"}\n{"host": "bad_host", "backend": "10.0.0.1:80"}\n');
     const refused = cli(["import", bad]);
@@ -61,6 +62,27 @@ describe("the set-backend CLI", () => {
     const exported = cli(["export"]);
     expect(exported.code).toBe(0);
     expect(exported.stdout.trim().split("\n")).toContain('{"host":"i7.import.cli.test","backends":["10.0.0.1:80"]}');
+  });
+
+  it("draws an upload progress bar when stderr is a terminal", () => {
+    // About 1.2 MB, so the upload goes out in several 256 KiB chunks.
+    const file = join(directory, "large.ndjson");
+    const count = 15000;
+    writeFileSync(file, Array.from({ length: count }, (_, i) => JSON.stringify({ host: `p${i}.progress.cli.test`, backend: "10.0.0.1:80" })).join("\n"));
+    const bin = (require(join(repoRoot(), "package.json")) as { bin: Record<string, string> }).bin["set-backend"] as string;
+    // script(1) from util-linux runs the CLI on a pseudo-terminal and copies what it draws.
+    const run = spawnSync("script", ["-q", "-e", "-c", `'${process.execPath}' '${join(repoRoot(), bin)}' import '${file}'`, "/dev/null"], {
+      env: { ...process.env, SET_BACKEND_URL: stack.edgeUrl(), SET_BACKEND_TOKEN: stack.adminToken },
+      encoding: "utf8",
+      timeout: 60000,
+    });
+    expect(run.status).toBe(0);
+    const frames = run.stdout.split("\r").filter((frame) => frame.startsWith("uploading ["));
+    expect(frames.length).toBeGreaterThanOrEqual(4);
+    expect(frames[0]).toMatch(/^uploading \[#*-+\] \d+%$/);
+    expect(frames[frames.length - 1]).toBe(`uploading [${"#".repeat(30)}] 100%`);
+    // The bar ends its line (the terminal shows \n as \r\n) before the result.
+    expect(run.stdout).toContain(`100%\r\nimported ${count} entries: ${count} new, 0 updated\r\n`);
   });
 
   it("tells readiness with its exit code", () => {
